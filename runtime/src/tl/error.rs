@@ -1,0 +1,153 @@
+//! Decode errors: what went wrong, at which byte, inside which type and field.
+
+use std::fmt;
+
+/// What went wrong while decoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeErrorKind {
+    /// The input ended before the value did.
+    UnexpectedEof {
+        /// Bytes the value still needed.
+        needed: usize,
+        /// Bytes that were left.
+        remaining: usize,
+    },
+    /// A boxed value started with an id that no constructor of its type has.
+    UnknownConstructor {
+        /// The boxed type being read.
+        ty: &'static str,
+        /// The id found.
+        id: u32,
+    },
+    /// A boxed constructor (or `Bool`, or `Vector`) was expected and another id came.
+    UnexpectedConstructor {
+        /// What was being read.
+        expected: &'static str,
+        /// Its id.
+        expected_id: u32,
+        /// The id found.
+        id: u32,
+    },
+    /// A `string` was not valid UTF-8 (use `bytes` in the schema for binary data).
+    InvalidUtf8,
+    /// A length prefix that no TL value can have (first byte 0xff).
+    InvalidLength {
+        /// The prefix byte.
+        prefix: u8,
+    },
+    /// A vector announced more items than the rest of the input can hold.
+    TooManyItems {
+        /// The announced count.
+        count: i64,
+        /// Bytes left after the count.
+        remaining: usize,
+    },
+    /// Boxed values were nested deeper than the reader allows.
+    TooDeep {
+        /// The limit.
+        limit: u32,
+    },
+    /// Bytes were left after the value.
+    TrailingBytes {
+        /// How many.
+        count: usize,
+    },
+}
+
+/// A failure to decode untrusted TL bytes: the kind, the byte offset, and the path of
+/// `type.field` names from the outermost value to the failing one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    kind: DecodeErrorKind,
+    offset: usize,
+    /// Innermost first, as the error unwinds.
+    path: Vec<&'static str>,
+}
+
+impl DecodeError {
+    /// An error of `kind` at byte `offset`.
+    pub fn new(kind: DecodeErrorKind, offset: usize) -> Self {
+        Self {
+            kind,
+            offset,
+            path: Vec::new(),
+        }
+    }
+
+    /// Adds the enclosing `type.field` as the error leaves it.
+    #[cold]
+    pub fn within(mut self, at: &'static str) -> Self {
+        self.path.push(at);
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &DecodeErrorKind {
+        &self.kind
+    }
+
+    /// The byte offset, from the start of the input, where it went wrong.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The `type.field` names from the outermost value to the failing one.
+    pub fn path(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.path.iter().rev().copied()
+    }
+}
+
+impl fmt::Display for DecodeErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnexpectedEof { needed, remaining } => write!(
+                f,
+                "unexpected end of input: needed {needed} bytes, {remaining} left"
+            ),
+            Self::UnknownConstructor { ty, id } => {
+                write!(f, "unknown constructor id {id:#010x} for type {ty}")
+            }
+            Self::UnexpectedConstructor {
+                expected,
+                expected_id,
+                id,
+            } => write!(
+                f,
+                "expected {expected} (id {expected_id:#010x}), found id {id:#010x}"
+            ),
+            Self::InvalidUtf8 => write!(f, "string is not valid utf-8"),
+            Self::InvalidLength { prefix } => {
+                write!(f, "invalid length prefix {prefix:#04x}")
+            }
+            Self::TooManyItems { count, remaining } => write!(
+                f,
+                "vector of {count} items cannot fit in the {remaining} bytes left"
+            ),
+            Self::TooDeep { limit } => {
+                write!(f, "values nested deeper than the limit of {limit}")
+            }
+            Self::TrailingBytes { count } => {
+                write!(f, "{count} bytes left after the value")
+            }
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.kind, self.offset)?;
+        if !self.path.is_empty() {
+            f.write_str(" in ")?;
+            for (i, at) in self.path().enumerate() {
+                if i > 0 {
+                    f.write_str(" > ")?;
+                }
+                f.write_str(at)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DecodeError {}

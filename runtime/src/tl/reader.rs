@@ -1,0 +1,218 @@
+//! A bounds-checked cursor over untrusted TL bytes.
+
+use super::{Bare, DecodeError, DecodeErrorKind, Deserializable, Object, VECTOR_ID};
+
+/// How deep boxed values may nest before decoding stops with [`DecodeErrorKind::TooDeep`].
+pub const DEFAULT_MAX_DEPTH: u32 = 64;
+
+/// Reads TL values from a byte slice. Every read is bounds-checked, no length field is trusted
+/// before the input is known to hold that many bytes, and nesting is bounded.
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    depth: u32,
+    max_depth: u32,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `buf`, with the default nesting limit.
+    pub fn new(buf: &'a [u8]) -> Self {
+        Self {
+            buf,
+            pos: 0,
+            depth: 0,
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
+    }
+
+    /// Sets how deep boxed values may nest.
+    pub fn with_max_depth(mut self, max_depth: u32) -> Self {
+        self.max_depth = max_depth;
+        self
+    }
+
+    /// The offset of the next byte to read.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    /// An error of `kind` at the current position.
+    pub fn error(&self, kind: DecodeErrorKind) -> DecodeError {
+        DecodeError::new(kind, self.pos)
+    }
+
+    /// Fails unless every byte was read.
+    pub fn finish(&self) -> Result<(), DecodeError> {
+        match self.remaining() {
+            0 => Ok(()),
+            count => Err(self.error(DecodeErrorKind::TrailingBytes { count })),
+        }
+    }
+
+    /// Takes the next `n` bytes.
+    #[inline]
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        match self.buf.get(self.pos..).and_then(|rest| rest.get(..n)) {
+            Some(bytes) => {
+                self.pos += n;
+                Ok(bytes)
+            }
+            None => Err(self.error(DecodeErrorKind::UnexpectedEof {
+                needed: n,
+                remaining: self.remaining(),
+            })),
+        }
+    }
+
+    /// Takes the next `N` bytes as an array.
+    #[inline]
+    pub fn take_array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let bytes = self.take(N)?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(bytes);
+        Ok(out)
+    }
+
+    /// Reads a little-endian `u32` (a constructor id, or a `#` nat).
+    #[inline]
+    pub fn read_u32(&mut self) -> Result<u32, DecodeError> {
+        self.take_array().map(u32::from_le_bytes)
+    }
+
+    /// Reads the rest of the input.
+    pub fn take_rest(&mut self) -> &'a [u8] {
+        let rest = &self.buf[self.pos..];
+        self.pos = self.buf.len();
+        rest
+    }
+
+    /// Reads a field of a constructor; on error, names it (`"user.first_name"`).
+    #[inline]
+    pub fn read<T: Deserializable>(&mut self, at: &'static str) -> Result<T, DecodeError> {
+        T::deserialize(self).map_err(|e| e.within(at))
+    }
+
+    /// Reads an optional field: present when bit `bit` of `flags` is set.
+    #[inline]
+    pub fn read_if<T: Deserializable>(
+        &mut self,
+        flags: u32,
+        bit: u32,
+        at: &'static str,
+    ) -> Result<Option<T>, DecodeError> {
+        if flags & (1 << bit) != 0 {
+            self.read(at).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Reads a field written bare (`%T`, or a constructor name as the type).
+    pub fn read_bare<T: Bare>(&mut self, at: &'static str) -> Result<T, DecodeError> {
+        T::deserialize_bare(self).map_err(|e| e.within(at))
+    }
+
+    /// Reads the fields of a constructor into a box (an enum variant that breaks a cycle), so
+    /// that the value is built on the heap side of the call and not in the caller's frame.
+    #[inline(never)]
+    pub fn read_boxed<T: Bare>(&mut self) -> Result<Box<T>, DecodeError> {
+        T::deserialize_bare(self).map(Box::new)
+    }
+
+    /// Reads a vector; `boxed` says whether it starts with the `vector` id, `item` reads one item.
+    pub fn read_vec_with<T>(
+        &mut self,
+        boxed: bool,
+        at: &'static str,
+        mut item: impl FnMut(&mut Self) -> Result<T, DecodeError>,
+    ) -> Result<Vec<T>, DecodeError> {
+        let mut inner = |r: &mut Self| -> Result<Vec<T>, DecodeError> {
+            if boxed {
+                r.expect_id(VECTOR_ID, "Vector")?;
+            }
+            let count = r.read_count()?;
+            let mut items = Vec::with_capacity(count);
+            for _ in 0..count {
+                items.push(item(r)?);
+            }
+            Ok(items)
+        };
+        inner(self).map_err(|e| e.within(at))
+    }
+
+    /// Reads a vector count and checks that the rest of the input can hold that many items
+    /// (every TL item takes at least 4 bytes), so no allocation trusts the length field.
+    pub fn read_count(&mut self) -> Result<usize, DecodeError> {
+        let start = self.pos;
+        let count = i32::from_le_bytes(self.take_array()?);
+        let remaining = self.remaining();
+        match usize::try_from(count) {
+            Ok(n) if n <= remaining / 4 => Ok(n),
+            _ => Err(DecodeError::new(
+                DecodeErrorKind::TooManyItems {
+                    count: i64::from(count),
+                    remaining,
+                },
+                start,
+            )),
+        }
+    }
+
+    /// Reads a field of type `Object`: the rest of the input, kept as raw bytes.
+    pub fn read_object(&mut self, at: &'static str) -> Result<Object, DecodeError> {
+        self.read(at)
+    }
+
+    /// Reads a constructor id and fails unless it is `id`.
+    #[inline]
+    pub fn expect_id(&mut self, id: u32, name: &'static str) -> Result<(), DecodeError> {
+        let start = self.pos;
+        let found = self.read_u32()?;
+        if found == id {
+            Ok(())
+        } else {
+            Err(DecodeError::new(
+                DecodeErrorKind::UnexpectedConstructor {
+                    expected: name,
+                    expected_id: id,
+                    id: found,
+                },
+                start,
+            ))
+        }
+    }
+
+    /// Starts a boxed value: reads its constructor id and goes one level deeper.
+    /// Pair with [`Reader::leave`] once the value is read.
+    #[inline]
+    pub fn enter(&mut self) -> Result<u32, DecodeError> {
+        if self.depth >= self.max_depth {
+            return Err(self.error(DecodeErrorKind::TooDeep {
+                limit: self.max_depth,
+            }));
+        }
+        self.depth += 1;
+        self.read_u32()
+    }
+
+    /// Ends a boxed value started with [`Reader::enter`].
+    #[inline]
+    pub fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// The error for an id that no constructor of boxed type `ty` has (the id was just read).
+    #[cold]
+    pub fn unknown(&self, ty: &'static str, id: u32) -> DecodeError {
+        DecodeError::new(
+            DecodeErrorKind::UnknownConstructor { ty, id },
+            self.pos.saturating_sub(4),
+        )
+    }
+}
