@@ -15,7 +15,7 @@
 //!
 //! // Untrusted input gets a typed error that says where it failed, never a panic.
 //! let err = Vec::<i64>::from_bytes(&bytes[..10]).unwrap_err();
-//! assert_eq!(err.offset(), 8);
+//! assert_eq!(err.offset(), 4); // the count (2) cannot fit in the 2 bytes left
 //! # let _ = Reader::new(&bytes);
 //! ```
 #![forbid(unsafe_code)]
