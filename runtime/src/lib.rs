@@ -27,3 +27,8 @@ pub use tl::{
     Bare, DecodeError, DecodeErrorKind, Deserializable, Flag, Identifiable, Object, Reader,
     RemoteCall, Serializable,
 };
+
+#[cfg(feature = "crypto")]
+pub mod crypto;
+#[cfg(feature = "transport")]
+pub mod transport;
