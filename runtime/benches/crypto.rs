@@ -1,0 +1,2 @@
+//! Criterion benchmarks for the MTProto crypto primitives (placeholder).
+fn main() {}

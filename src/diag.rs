@@ -1,0 +1,131 @@
+//! Diagnostics: an error or warning about a schema, located by file, line and column, shown with its source line and a caret.
+
+use std::fmt;
+
+/// Whether a diagnostic stops generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The schema is rejected.
+    Error,
+    /// Reported, generation goes on.
+    Warning,
+}
+
+/// One finding about a schema file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// What was expected and what came, in lower case.
+    pub message: String,
+    /// The schema file as given on the command line.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// The whole source line.
+    pub source_line: String,
+    /// How many characters the caret underlines (at least 1).
+    pub width: usize,
+}
+
+/// Maps byte offsets of one source text to lines and columns.
+pub struct SourceMap<'a> {
+    file: &'a str,
+    text: &'a str,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> SourceMap<'a> {
+    /// Indexes `text`, read from `file`.
+    pub fn new(file: &'a str, text: &'a str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Self {
+            file,
+            text,
+            line_starts,
+        }
+    }
+
+    /// A diagnostic at byte `offset` underlining `len` bytes.
+    pub fn diagnostic(
+        &self,
+        severity: Severity,
+        offset: usize,
+        len: usize,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        let offset = offset.min(self.text.len());
+        let line_idx = self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.line_starts[line_idx];
+        let end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |i| start + i);
+        let source_line = self.text[start..end].trim_end_matches('\r').to_string();
+        let column = self.text[start..offset].chars().count() + 1;
+        let width = self.text[offset..(offset + len).min(end).max(offset)]
+            .chars()
+            .count()
+            .max(1);
+        Diagnostic {
+            severity,
+            message: message.into(),
+            file: self.file.to_string(),
+            line: line_idx + 1,
+            column,
+            source_line,
+            width,
+        }
+    }
+
+    /// The 1-based line of byte `offset`.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|&s| s <= offset)
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let gutter = self.line.to_string().len();
+        writeln!(f, "{label}: {}", self.message)?;
+        writeln!(
+            f,
+            "{:gutter$}--> {}:{}:{}",
+            "", self.file, self.line, self.column
+        )?;
+        writeln!(f, "{:gutter$} |", "")?;
+        writeln!(f, "{} | {}", self.line, self.source_line)?;
+        write!(
+            f,
+            "{:gutter$} | {:pad$}{}",
+            "",
+            "",
+            "^".repeat(self.width),
+            pad = self.column - 1
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shows_file_line_column_and_caret() {
+        let text = "a = A;\nfoo x:Bar = Foo;\n";
+        let map = SourceMap::new("t.tl", text);
+        let d = map.diagnostic(Severity::Error, 13, 3, "unknown type `Bar`");
+        assert_eq!((d.line, d.column), (2, 7));
+        assert_eq!(
+            d.to_string(),
+            "error: unknown type `Bar`\n --> t.tl:2:7\n  |\n2 | foo x:Bar = Foo;\n  |       ^^^"
+        );
+    }
+}
