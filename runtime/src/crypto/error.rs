@@ -175,14 +175,28 @@ mod tests {
 
     #[test]
     fn messages_are_lower_case_and_name_what_came() {
-        let err = CryptoError::UnalignedLength { what: "aes-256-ige data", block: 16, len: 17 };
-        assert_eq!(err.to_string(), "aes-256-ige data: expected a multiple of 16 bytes, got 17");
-        let err = CryptoError::NotSemiprime { pq: 7, reason: "prime" };
+        let err = CryptoError::UnalignedLength {
+            what: "aes-256-ige data",
+            block: 16,
+            len: 17,
+        };
+        assert_eq!(
+            err.to_string(),
+            "aes-256-ige data: expected a multiple of 16 bytes, got 17"
+        );
+        let err = CryptoError::NotSemiprime {
+            pq: 7,
+            reason: "prime",
+        };
         assert_eq!(
             err.to_string(),
             "pq: expected a product of two distinct odd primes, got 7 (prime)"
         );
-        let err = CryptoError::DhGeneratorNotResidue { g: 2, modulus: 8, residue: 3 };
+        let err = CryptoError::DhGeneratorNotResidue {
+            g: 2,
+            modulus: 8,
+            residue: 3,
+        };
         assert!(err.to_string().starts_with("dh g = 2: dh_prime mod 8 = 3"));
     }
 }

@@ -183,7 +183,11 @@ impl Montgomery {
             inv = inv.wrapping_mul(2u64.wrapping_sub(n.wrapping_mul(inv)));
         }
         let one = ((u128::from(u64::MAX) + 1) % u128::from(n)) as u64; // < n, fits
-        Self { n, neg_inv: inv.wrapping_neg(), one }
+        Self {
+            n,
+            neg_inv: inv.wrapping_neg(),
+            one,
+        }
     }
 
     /// `a * b * R^-1 mod n` for `a, b < n`.
@@ -218,9 +222,15 @@ mod tests {
     #[test]
     fn splits_the_official_sample() {
         // core.telegram.org/mtproto/samples-auth_key (2025 revision): see shared/vectors/samples-auth_key.txt.
-        assert_eq!(factorize_pq(1372318559046200203), Ok((1141464581, 1202243663)));
+        assert_eq!(
+            factorize_pq(1372318559046200203),
+            Ok((1141464581, 1202243663))
+        );
         // The same page's older revision published pq = 0x17ED48941A08F981.
-        assert_eq!(factorize_pq(0x17ED48941A08F981), Ok((1229739323, 1402015859)));
+        assert_eq!(
+            factorize_pq(0x17ED48941A08F981),
+            Ok((1229739323, 1402015859))
+        );
     }
 
     #[test]
@@ -229,7 +239,10 @@ mod tests {
         assert_eq!(factorize_pq(3 * 4294967291), Ok((3, 4294967291)));
         assert_eq!(factorize_pq(101 * 103), Ok((101, 103)));
         // Two primes near 2^32: the largest pq a u64 holds of this shape.
-        assert_eq!(factorize_pq(4294967279 * 4294967291), Ok((4294967279, 4294967291)));
+        assert_eq!(
+            factorize_pq(4294967279 * 4294967291),
+            Ok((4294967279, 4294967291))
+        );
     }
 
     #[test]
@@ -246,14 +259,21 @@ mod tests {
         assert_eq!(reason(u64::MAX - 58), "prime"); // 2^64 - 59, the largest 64-bit prime
         assert_eq!(reason(1000003 * 1000003), "a square");
         assert_eq!(reason(3 * 5 * 7), "more than two prime factors");
-        assert_eq!(reason(1000003 * 1000033 * 1009), "more than two prime factors");
+        assert_eq!(
+            reason(1000003 * 1000033 * 1009),
+            "more than two prime factors"
+        );
     }
 
     #[test]
     fn montgomery_matches_plain_arithmetic() {
         for n in [3u64, 1000003, 0x17ED48941A08F981, u64::MAX - 58, u64::MAX] {
             let mont = Montgomery::new(n);
-            assert_eq!(n.wrapping_mul(mont.neg_inv), u64::MAX, "n * -n^-1 = -1 for {n}");
+            assert_eq!(
+                n.wrapping_mul(mont.neg_inv),
+                u64::MAX,
+                "n * -n^-1 = -1 for {n}"
+            );
             let r = u128::from(u64::MAX) + 1;
             for (a, b) in [(0, 0), (1, 1), (n - 1, n - 1), (n / 2, n / 3 + 1)] {
                 let expect = u128::from(a) * u128::from(b) % u128::from(n);

@@ -44,7 +44,11 @@ impl std::fmt::Debug for AesKeyIv {
 
 /// `msg_key_large = SHA256(substr(auth_key, 88 + x, 32) + plaintext)`, where `plaintext`
 /// includes the random padding.
-pub fn msg_key_large(auth_key: &[u8; AUTH_KEY_LEN], direction: Direction, plaintext: &[u8]) -> [u8; 32] {
+pub fn msg_key_large(
+    auth_key: &[u8; AUTH_KEY_LEN],
+    direction: Direction,
+    plaintext: &[u8],
+) -> [u8; 32] {
     let x = direction.x();
     // 88 + x + 32 <= 128 < AUTH_KEY_LEN, so the range is inside the array.
     sha256(&[&auth_key[88 + x..120 + x], plaintext])
@@ -72,7 +76,11 @@ pub fn quick_ack_token(large: &[u8; 32]) -> u32 {
 /// `sha256_a = SHA256(msg_key + substr(auth_key, x, 36))`,
 /// `sha256_b = SHA256(substr(auth_key, 40 + x, 36) + msg_key)`,
 /// `key = a[0..8] + b[8..24] + a[24..32]`, `iv = b[0..8] + a[8..24] + b[24..32]`.
-pub fn message_key_iv(auth_key: &[u8; AUTH_KEY_LEN], msg_key: &[u8; 16], direction: Direction) -> AesKeyIv {
+pub fn message_key_iv(
+    auth_key: &[u8; AUTH_KEY_LEN],
+    msg_key: &[u8; 16],
+    direction: Direction,
+) -> AesKeyIv {
     let x = direction.x();
     // x + 36 <= 44 and 40 + x + 36 <= 84, both inside the 256-byte key.
     let a = sha256(&[msg_key, &auth_key[x..x + 36]]);
@@ -169,6 +177,9 @@ mod tests {
         assert!(!ct_eq(b"abc", b"abd"));
         assert!(!ct_eq(b"abc", b"ab"));
         assert_eq!(quick_ack_token(&[0; 32]), 0x8000_0000);
-        assert_eq!(format!("{:?}", tmp_aes_key_iv(&[0; 32], &[0; 16])), "AesKeyIv { .. }");
+        assert_eq!(
+            format!("{:?}", tmp_aes_key_iv(&[0; 32], &[0; 16])),
+            "AesKeyIv { .. }"
+        );
     }
 }

@@ -17,7 +17,11 @@ const ARMOURS: [(PemKind, &str, &str); 2] = [
         "-----BEGIN RSA PUBLIC KEY-----",
         "-----END RSA PUBLIC KEY-----",
     ),
-    (PemKind::Spki, "-----BEGIN PUBLIC KEY-----", "-----END PUBLIC KEY-----"),
+    (
+        PemKind::Spki,
+        "-----BEGIN PUBLIC KEY-----",
+        "-----END PUBLIC KEY-----",
+    ),
 ];
 
 /// The DER bytes of the first RSA public key PEM block in `text`, and its kind. Text around the
@@ -105,17 +109,27 @@ impl<'a> Der<'a> {
     }
 
     fn error(&self, expected: &'static str) -> CryptoError {
-        CryptoError::InvalidDer { offset: self.pos, expected }
+        CryptoError::InvalidDer {
+            offset: self.pos,
+            expected,
+        }
     }
 
     fn byte(&mut self, expected: &'static str) -> Result<u8, CryptoError> {
-        let byte = *self.bytes.get(self.pos).ok_or_else(|| self.error(expected))?;
+        let byte = *self
+            .bytes
+            .get(self.pos)
+            .ok_or_else(|| self.error(expected))?;
         self.pos += 1;
         Ok(byte)
     }
 
     /// Reads one element with tag `tag` and returns its contents, with their offset.
-    pub(crate) fn element(&mut self, tag: u8, expected: &'static str) -> Result<(usize, &'a [u8]), CryptoError> {
+    pub(crate) fn element(
+        &mut self,
+        tag: u8,
+        expected: &'static str,
+    ) -> Result<(usize, &'a [u8]), CryptoError> {
         if self.byte(expected)? != tag {
             self.pos -= 1;
             return Err(self.error(expected));
@@ -145,10 +159,16 @@ impl<'a> Der<'a> {
     }
 
     /// Reads a non-negative INTEGER and returns its big-endian magnitude without leading zeros.
-    pub(crate) fn unsigned_integer(&mut self, expected: &'static str) -> Result<&'a [u8], CryptoError> {
+    pub(crate) fn unsigned_integer(
+        &mut self,
+        expected: &'static str,
+    ) -> Result<&'a [u8], CryptoError> {
         let (at, contents) = self.element(TAG_INTEGER, expected)?;
         match contents.first() {
-            None => Err(CryptoError::InvalidDer { offset: at, expected: "a non-empty integer" }),
+            None => Err(CryptoError::InvalidDer {
+                offset: at,
+                expected: "a non-empty integer",
+            }),
             Some(&top) if top & 0x80 != 0 => Err(CryptoError::InvalidDer {
                 offset: at,
                 expected: "a non-negative integer",
@@ -182,8 +202,12 @@ pub(crate) fn parse_rsa_public_key(der: &[u8]) -> Result<(&[u8], &[u8]), CryptoE
     let (at, body) = outer.element(TAG_SEQUENCE, "an RSAPublicKey sequence")?;
     outer.finish()?;
     let mut seq = Der::new(body);
-    let n = seq.unsigned_integer("the modulus integer").map_err(|e| shift(e, at))?;
-    let e = seq.unsigned_integer("the exponent integer").map_err(|e| shift(e, at))?;
+    let n = seq
+        .unsigned_integer("the modulus integer")
+        .map_err(|e| shift(e, at))?;
+    let e = seq
+        .unsigned_integer("the exponent integer")
+        .map_err(|e| shift(e, at))?;
     seq.finish().map_err(|e| shift(e, at))?;
     Ok((n, e))
 }
@@ -249,10 +273,22 @@ mod tests {
         assert_eq!(decode_base64("Zg==").unwrap(), b"f");
         assert_eq!(decode_base64("Zm8=").unwrap(), b"fo");
         assert_eq!(decode_base64("Zm9v\r\n YmFy").unwrap(), b"foobar");
-        assert_eq!(decode_base64("Zm9").unwrap_err(), CryptoError::InvalidBase64 { offset: 3 });
-        assert_eq!(decode_base64("Zm9v!").unwrap_err(), CryptoError::InvalidBase64 { offset: 4 });
-        assert_eq!(decode_base64("Zg==Zg==").unwrap_err(), CryptoError::InvalidBase64 { offset: 4 });
-        assert_eq!(decode_base64("Z===").unwrap_err(), CryptoError::InvalidBase64 { offset: 3 });
+        assert_eq!(
+            decode_base64("Zm9").unwrap_err(),
+            CryptoError::InvalidBase64 { offset: 3 }
+        );
+        assert_eq!(
+            decode_base64("Zm9v!").unwrap_err(),
+            CryptoError::InvalidBase64 { offset: 4 }
+        );
+        assert_eq!(
+            decode_base64("Zg==Zg==").unwrap_err(),
+            CryptoError::InvalidBase64 { offset: 4 }
+        );
+        assert_eq!(
+            decode_base64("Z===").unwrap_err(),
+            CryptoError::InvalidBase64 { offset: 3 }
+        );
     }
 
     #[test]
@@ -270,13 +306,31 @@ mod tests {
         };
         assert_eq!(err(&[]), (0, "an RSAPublicKey sequence"));
         assert_eq!(err(&[0x31, 0x00]), (0, "an RSAPublicKey sequence"));
-        assert_eq!(err(&[0x30, 0x05, 0x02]), (2, "contents as long as the length says"));
-        assert_eq!(err(&[0x30, 0x80]), (1, "a definite length of at most 4 bytes"));
-        assert_eq!(err(&[0x30, 0x85, 1, 1, 1, 1, 1]), (1, "a definite length of at most 4 bytes"));
-        assert_eq!(err(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]), (6, "contents as long as the length says"));
-        assert_eq!(err(&[0x30, 0x03, 0x02, 0x01, 0x81]), (4, "a non-negative integer"));
+        assert_eq!(
+            err(&[0x30, 0x05, 0x02]),
+            (2, "contents as long as the length says")
+        );
+        assert_eq!(
+            err(&[0x30, 0x80]),
+            (1, "a definite length of at most 4 bytes")
+        );
+        assert_eq!(
+            err(&[0x30, 0x85, 1, 1, 1, 1, 1]),
+            (1, "a definite length of at most 4 bytes")
+        );
+        assert_eq!(
+            err(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]),
+            (6, "contents as long as the length says")
+        );
+        assert_eq!(
+            err(&[0x30, 0x03, 0x02, 0x01, 0x81]),
+            (4, "a non-negative integer")
+        );
         assert_eq!(err(&[0x30, 0x02, 0x02, 0x00]), (4, "a non-empty integer"));
-        assert_eq!(err(&[0x30, 0x03, 0x02, 0x01, 0x05]), (5, "the exponent integer"));
+        assert_eq!(
+            err(&[0x30, 0x03, 0x02, 0x01, 0x05]),
+            (5, "the exponent integer")
+        );
         assert_eq!(
             err(&[0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x03, 0x00]),
             (8, "the end of the key")
@@ -285,9 +339,10 @@ mod tests {
 
     #[test]
     fn finds_the_armour_and_rejects_unknown_ones() {
-        let (kind, der) =
-            decode_pem("junk\n-----BEGIN RSA PUBLIC KEY-----\nMAcCAgDBAgED\n-----END RSA PUBLIC KEY-----\n")
-                .unwrap();
+        let (kind, der) = decode_pem(
+            "junk\n-----BEGIN RSA PUBLIC KEY-----\nMAcCAgDBAgED\n-----END RSA PUBLIC KEY-----\n",
+        )
+        .unwrap();
         assert_eq!((kind, der.len()), (PemKind::Pkcs1, 9));
         assert!(matches!(
             decode_pem("-----BEGIN CERTIFICATE-----\n"),

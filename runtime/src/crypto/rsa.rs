@@ -70,10 +70,14 @@ impl RsaPublicKey {
         let n = BigUint::from_bytes_be(n);
         let e = BigUint::from_bytes_be(e);
         if n.bits() != 2048 {
-            return Err(CryptoError::InvalidRsaKey { reason: "expected a 2048-bit modulus" });
+            return Err(CryptoError::InvalidRsaKey {
+                reason: "expected a 2048-bit modulus",
+            });
         }
         if !n.bit(0) {
-            return Err(CryptoError::InvalidRsaKey { reason: "expected an odd modulus, got an even one" });
+            return Err(CryptoError::InvalidRsaKey {
+                reason: "expected an odd modulus, got an even one",
+            });
         }
         if !e.bit(0) || e < BigUint::from(3u32) || e >= n {
             return Err(CryptoError::InvalidRsaKey {
@@ -87,7 +91,11 @@ impl RsaPublicKey {
         let hash = sha1(&[&tl]);
         let mut low = [0; 8];
         low.copy_from_slice(&hash[12..]);
-        Ok(Self { n, e, fingerprint: u64::from_le_bytes(low) })
+        Ok(Self {
+            n,
+            e,
+            fingerprint: u64::from_le_bytes(low),
+        })
     }
 
     /// The fingerprint: the 64 lower-order bits of SHA1 of the bare TL
@@ -118,9 +126,17 @@ impl RsaPublicKey {
         Ok(to_be_array(&m.modpow(&self.e, &self.n)))
     }
 
-    fn block_below_modulus(&self, block: &[u8], what: &'static str) -> Result<BigUint, CryptoError> {
+    fn block_below_modulus(
+        &self,
+        block: &[u8],
+        what: &'static str,
+    ) -> Result<BigUint, CryptoError> {
         if block.len() != RSA_LEN {
-            return Err(CryptoError::WrongLength { what, expected: RSA_LEN, len: block.len() });
+            return Err(CryptoError::WrongLength {
+                what,
+                expected: RSA_LEN,
+                len: block.len(),
+            });
         }
         let value = BigUint::from_bytes_be(block);
         if value >= self.n {
@@ -132,7 +148,11 @@ impl RsaPublicKey {
 
 impl std::fmt::Debug for RsaPublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RsaPublicKey {{ fingerprint: {:#018x} }}", self.fingerprint)
+        write!(
+            f,
+            "RsaPublicKey {{ fingerprint: {:#018x} }}",
+            self.fingerprint
+        )
     }
 }
 
@@ -155,7 +175,9 @@ impl RsaPrivateKey {
         let public = RsaPublicKey::from_components(n, e)?;
         let d = BigUint::from_bytes_be(d);
         if d < BigUint::one() || d >= public.n {
-            return Err(CryptoError::InvalidRsaKey { reason: "expected 1 <= d < n" });
+            return Err(CryptoError::InvalidRsaKey {
+                reason: "expected 1 <= d < n",
+            });
         }
         Ok(Self { public, d })
     }
@@ -180,7 +202,11 @@ impl RsaPrivateKey {
 impl std::fmt::Debug for RsaPrivateKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print d.
-        write!(f, "RsaPrivateKey {{ fingerprint: {:#018x} }}", self.public.fingerprint)
+        write!(
+            f,
+            "RsaPrivateKey {{ fingerprint: {:#018x} }}",
+            self.public.fingerprint
+        )
     }
 }
 
@@ -208,7 +234,9 @@ pub fn rsa_pad(
             other => return other,
         }
     }
-    Err(CryptoError::RsaPadExhausted { attempts: RSA_PAD_MAX_ATTEMPTS })
+    Err(CryptoError::RsaPadExhausted {
+        attempts: RSA_PAD_MAX_ATTEMPTS,
+    })
 }
 
 /// One deterministic RSA_PAD attempt with the caller's `padding` (exactly `192 - data.len()`
@@ -228,7 +256,11 @@ pub fn rsa_pad_with(
     check_data_len(data)?;
     let expected = RSA_PAD_PADDED_LEN - data.len();
     if padding.len() != expected {
-        return Err(CryptoError::WrongLength { what: "rsa_pad padding", expected, len: padding.len() });
+        return Err(CryptoError::WrongLength {
+            what: "rsa_pad padding",
+            expected,
+            len: padding.len(),
+        });
     }
     let mut data_with_padding = [0; RSA_PAD_PADDED_LEN];
     data_with_padding[..data.len()].copy_from_slice(data);
@@ -247,7 +279,9 @@ pub fn rsa_pad_with(
         *out = k ^ h;
     }
     key.encrypt_raw(&block)
-        .map_err(|_| CryptoError::NotBelowModulus { what: "rsa_pad key_aes_encrypted" })
+        .map_err(|_| CryptoError::NotBelowModulus {
+            what: "rsa_pad key_aes_encrypted",
+        })
 }
 
 /// The server's side of RSA_PAD: decrypts `encrypted` and returns `data_with_padding`
@@ -274,14 +308,20 @@ pub fn rsa_pad_decrypt(
     data_with_padding.copy_from_slice(reversed);
     data_with_padding.reverse();
     if !ct_eq(&sha256(&[&temp_key, &data_with_padding]), hash) {
-        return Err(CryptoError::HashMismatch { what: "rsa_pad data hash" });
+        return Err(CryptoError::HashMismatch {
+            what: "rsa_pad data hash",
+        });
     }
     Ok(data_with_padding)
 }
 
 fn check_data_len(data: &[u8]) -> Result<(), CryptoError> {
     if data.len() > RSA_PAD_MAX_DATA {
-        return Err(CryptoError::TooLong { what: "rsa_pad data", max: RSA_PAD_MAX_DATA, len: data.len() });
+        return Err(CryptoError::TooLong {
+            what: "rsa_pad data",
+            max: RSA_PAD_MAX_DATA,
+            len: data.len(),
+        });
     }
     Ok(())
 }
@@ -334,8 +374,11 @@ pub(crate) mod tests {
         let n = &p * &q;
         let e = BigUint::from(65537u32);
         let lambda = (&p - 1u32).lcm(&(&q - 1u32));
-        let d = e.modinv(&lambda).expect("e is coprime to lambda for these primes");
-        RsaPrivateKey::from_components(&n.to_bytes_be(), &e.to_bytes_be(), &d.to_bytes_be()).unwrap()
+        let d = e
+            .modinv(&lambda)
+            .expect("e is coprime to lambda for these primes");
+        RsaPrivateKey::from_components(&n.to_bytes_be(), &e.to_bytes_be(), &d.to_bytes_be())
+            .unwrap()
     }
 
     #[test]
@@ -368,15 +411,28 @@ pub(crate) mod tests {
         let mut stuck = |buf: &mut [u8]| buf.fill(0xff);
         match rsa_pad(&data, key.public_key(), &mut stuck) {
             Ok(encrypted) => assert_eq!(rsa_pad_decrypt(&encrypted, &key).unwrap()[..144], data),
-            Err(err) => assert_eq!(err, CryptoError::RsaPadExhausted { attempts: RSA_PAD_MAX_ATTEMPTS }),
+            Err(err) => assert_eq!(
+                err,
+                CryptoError::RsaPadExhausted {
+                    attempts: RSA_PAD_MAX_ATTEMPTS
+                }
+            ),
         }
         assert_eq!(
             rsa_pad(&[0; 145], key.public_key(), &mut stuck).unwrap_err(),
-            CryptoError::TooLong { what: "rsa_pad data", max: 144, len: 145 }
+            CryptoError::TooLong {
+                what: "rsa_pad data",
+                max: 144,
+                len: 145
+            }
         );
         assert_eq!(
             rsa_pad_with(&[0; 100], &[0; 91], &[0; 32], key.public_key()).unwrap_err(),
-            CryptoError::WrongLength { what: "rsa_pad padding", expected: 92, len: 91 }
+            CryptoError::WrongLength {
+                what: "rsa_pad padding",
+                expected: 92,
+                len: 91
+            }
         );
     }
 
@@ -389,11 +445,17 @@ pub(crate) mod tests {
         assert_eq!(key.decrypt_raw(&cipher).unwrap(), message);
         assert_eq!(
             key.public_key().encrypt_raw(&[0xff; RSA_LEN]).unwrap_err(),
-            CryptoError::NotBelowModulus { what: "rsa message" }
+            CryptoError::NotBelowModulus {
+                what: "rsa message"
+            }
         );
         assert_eq!(
             key.decrypt_raw(&[1; 10]).unwrap_err(),
-            CryptoError::WrongLength { what: "rsa ciphertext", expected: 256, len: 10 }
+            CryptoError::WrongLength {
+                what: "rsa ciphertext",
+                expected: 256,
+                len: 10
+            }
         );
         assert!(format!("{key:?}").starts_with("RsaPrivateKey { fingerprint: 0x"));
     }
@@ -407,7 +469,10 @@ pub(crate) mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(reason(&n[1..], &[3]), "expected a 2048-bit modulus");
-        assert_eq!(reason(&[0xc2; 256], &[3]), "expected an odd modulus, got an even one");
+        assert_eq!(
+            reason(&[0xc2; 256], &[3]),
+            "expected an odd modulus, got an even one"
+        );
         assert_eq!(reason(&n, &[1]), "expected an odd exponent with 3 <= e < n");
         assert_eq!(reason(&n, &[4]), "expected an odd exponent with 3 <= e < n");
         assert_eq!(reason(&n, &n), "expected an odd exponent with 3 <= e < n");

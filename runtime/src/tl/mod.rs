@@ -9,7 +9,7 @@ mod primitives;
 mod reader;
 
 pub use error::{DecodeError, DecodeErrorKind};
-pub use primitives::{write_bytes, Object, VECTOR_ID};
+pub use primitives::{write_bytes, write_count, write_vec_with, Object, VECTOR_ID};
 pub use reader::{Reader, DEFAULT_MAX_DEPTH};
 
 /// A value that can be written in TL form (boxed, where the type is boxed).

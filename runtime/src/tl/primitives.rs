@@ -87,7 +87,10 @@ fn read_bytes<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], DecodeError> {
         0..=253 => (1, usize::from(first)),
         254 => {
             let b = r.take(3)?;
-            (4, usize::from(b[0]) | usize::from(b[1]) << 8 | usize::from(b[2]) << 16)
+            (
+                4,
+                usize::from(b[0]) | usize::from(b[1]) << 8 | usize::from(b[2]) << 16,
+            )
         }
         255 => {
             return Err(DecodeError::new(
@@ -164,6 +167,23 @@ impl<T: Deserializable> Deserializable for Vec<T> {
 pub fn write_count(out: &mut Vec<u8>, len: usize) {
     let count = i32::try_from(len).expect("a tl vector holds at most i32::MAX items");
     out.extend_from_slice(&count.to_le_bytes());
+}
+
+/// Appends a vector whose items are written by `item`: with the `vector` id when `boxed`
+/// (`Vector<T>`), or only the count and items (bare `vector<T>`). Used for bare items (`%T`).
+pub fn write_vec_with<T>(
+    out: &mut Vec<u8>,
+    items: &[T],
+    boxed: bool,
+    item: impl Fn(&T, &mut Vec<u8>),
+) {
+    if boxed {
+        out.extend_from_slice(&VECTOR_ID.to_le_bytes());
+    }
+    write_count(out, items.len());
+    for value in items {
+        item(value, out);
+    }
 }
 
 /// An optional field writes its value when present and nothing when absent: its presence

@@ -161,7 +161,13 @@ mod tests {
         client.pack(&[0; 8], &mut wire, true).unwrap();
         assert_eq!(wire[0], 0x82);
         let (frame, _) = server.unpack(&wire).unwrap().unwrap();
-        assert!(matches!(frame, Frame::Payload { quick_ack: true, .. }));
+        assert!(matches!(
+            frame,
+            Frame::Payload {
+                quick_ack: true,
+                ..
+            }
+        ));
 
         let mut back = Vec::new();
         server.pack_quick_ack(0xe06b_e45b, &mut back).unwrap();

@@ -1,9 +1,10 @@
 //! A framing with a receive buffer and optional obfuscation: push bytes in, pull frames out.
 
 use super::obfuscated::{self, Obfuscation, ProxySecret, HEADER_LEN};
-use super::{
-    framing, Frame, Framing, Kind, Role, TransportError, DEFAULT_MAX_FRAME_LEN,
-};
+use super::{framing, Frame, Framing, Kind, Role, TransportError, DEFAULT_MAX_FRAME_LEN};
+
+/// A codec over a framing chosen at run time (what [`accept`] returns).
+pub type DynCodec = Codec<Box<dyn Framing + Send>>;
 
 /// Unread bytes kept at the front of the buffer before it is compacted.
 const COMPACT_AFTER: usize = 64 * 1024;
@@ -102,7 +103,11 @@ impl<F: Framing> Codec<F> {
     }
 
     /// Appends a transport error carrying `-code` (server side).
-    pub fn send_server_error(&mut self, code: u32, out: &mut Vec<u8>) -> Result<(), TransportError> {
+    pub fn send_server_error(
+        &mut self,
+        code: u32,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TransportError> {
         let start = out.len();
         self.framing.pack_server_error(code, out)?;
         self.encrypt_from(start, out);
@@ -168,7 +173,8 @@ impl<F: Framing> Codec<F> {
         if self.rx_start >= self.rx.len() {
             self.rx.clear();
             self.rx_start = 0;
-        } else if self.rx_start >= COMPACT_AFTER && self.rx_start * 2 >= self.rx.len() {
+        } else if self.rx_start >= COMPACT_AFTER && self.rx_start.saturating_mul(2) >= self.rx.len()
+        {
             self.rx.drain(..self.rx_start);
             self.rx_start = 0;
         }
@@ -187,7 +193,7 @@ pub fn accept(
     buf: &[u8],
     secret: Option<&ProxySecret>,
     padding: impl FnMut(&mut [u8]) + Send + 'static,
-) -> Result<Option<(Codec<Box<dyn Framing + Send>>, usize)>, TransportError> {
+) -> Result<Option<(DynCodec, usize)>, TransportError> {
     accept_with_max_frame_len(buf, secret, DEFAULT_MAX_FRAME_LEN, padding)
 }
 
@@ -197,7 +203,7 @@ pub fn accept_with_max_frame_len(
     secret: Option<&ProxySecret>,
     max_frame_len: usize,
     padding: impl FnMut(&mut [u8]) + Send + 'static,
-) -> Result<Option<(Codec<Box<dyn Framing + Send>>, usize)>, TransportError> {
+) -> Result<Option<(DynCodec, usize)>, TransportError> {
     let plain = match (secret, buf) {
         (Some(_), _) => None,
         (None, []) => return Ok(None),
@@ -260,13 +266,39 @@ mod tests {
         assert!(accept(&[], None, no_padding).unwrap().is_none());
         assert!(accept(&[0xee, 0xee], None, no_padding).unwrap().is_none());
         let (codec, used) = accept(&[0xdd; 4], None, no_padding).unwrap().unwrap();
-        assert_eq!((codec.framing().kind(), used), (Kind::PaddedIntermediate, 4));
+        assert_eq!(
+            (codec.framing().kind(), used),
+            (Kind::PaddedIntermediate, 4)
+        );
         let mut wire = Vec::new();
-        Full::new(Role::Client).pack(&[0; 4], &mut wire, false).unwrap();
+        Full::new(Role::Client)
+            .pack(&[0; 4], &mut wire, false)
+            .unwrap();
         let (codec, used) = accept(&wire, None, no_padding).unwrap().unwrap();
         assert_eq!((codec.framing().kind(), used), (Kind::Full, 0));
         // Not yet 64 bytes of an obfuscation header.
         assert!(accept(&[1; 63], None, no_padding).unwrap().is_none());
+    }
+
+    #[test]
+    fn compacts_the_buffer_and_keeps_partial_frames() {
+        let mut wire = Vec::new();
+        let mut client = Codec::client(Intermediate::new(Role::Client), &mut wire);
+        wire.clear();
+        for i in 0..100u8 {
+            client.send(&[i; 1000], false, &mut wire).unwrap();
+        }
+        let mut server = Codec::new(Intermediate::new(Role::Server));
+        server.push(&wire[..wire.len() - 10]);
+        for i in 0..99u8 {
+            let frame = server.next_frame().unwrap().unwrap();
+            assert_eq!(frame.into_payload().unwrap(), Some(vec![i; 1000]));
+        }
+        assert_eq!(server.next_frame(), Ok(None));
+        assert_eq!(server.buffered(), 1004 - 10);
+        server.push(&wire[wire.len() - 10..]);
+        assert_eq!(server.next_payload(), Ok(Some(vec![99; 1000])));
+        assert_eq!(server.buffered(), 0);
     }
 
     #[test]
@@ -281,7 +313,13 @@ mod tests {
     fn refuses_to_obfuscate_full() {
         let mut rng = |buf: &mut [u8]| buf.fill(0x42);
         assert!(matches!(
-            Codec::obfuscated_client(Full::new(Role::Client), None, None, &mut rng, &mut Vec::new()),
+            Codec::obfuscated_client(
+                Full::new(Role::Client),
+                None,
+                None,
+                &mut rng,
+                &mut Vec::new()
+            ),
             Err(TransportError::Unsupported { .. })
         ));
     }

@@ -144,10 +144,9 @@ impl fmt::Display for TransportError {
                     "expected an mtproxy secret of 16 bytes, or 17 starting with 0xdd, got an empty one"
                 ),
             },
-            Self::BadProtocolTag { tag } => write!(
+            Self::BadProtocolTag { tag: [a, b, c, d] } => write!(
                 f,
-                "expected protocol tag efefefef, eeeeeeee or dddddddd in the obfuscated header, got {:02x}{:02x}{:02x}{:02x}",
-                tag[0], tag[1], tag[2], tag[3]
+                "expected protocol tag efefefef, eeeeeeee or dddddddd in the obfuscated header, got {a:02x}{b:02x}{c:02x}{d:02x}"
             ),
             Self::ForbiddenInit { attempts } => write!(
                 f,

@@ -1,8 +1,7 @@
 //! Full framing: length, per-direction sequence number, payload and CRC32.
 
 use super::{
-    check_max, classify, le_u32, Frame, Framing, Kind, Role, TransportError,
-    DEFAULT_MAX_FRAME_LEN,
+    check_max, classify, le_u32, Frame, Framing, Kind, Role, TransportError, DEFAULT_MAX_FRAME_LEN,
 };
 
 /// Length, sequence number and CRC32 around the payload.
@@ -106,6 +105,7 @@ impl Framing for Full {
                 expected: "that is a multiple of 4 of at least 12",
             });
         }
+        // `len >= 12` was checked just above.
         let payload_len = check_max(u64::from(len) - 12, self.max_frame_len)?;
         // `payload_len + 12` is `len`, which fits in u32 and so in u64; in usize it fits
         // because `payload_len` passed the maximum check, unless the maximum is near usize::MAX.

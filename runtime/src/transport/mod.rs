@@ -38,7 +38,7 @@ use std::fmt;
 
 pub use abridged::Abridged;
 pub use aes_ctr::AesCtr;
-pub use codec::{accept, accept_with_max_frame_len, Codec};
+pub use codec::{accept, accept_with_max_frame_len, Codec, DynCodec};
 pub use error::TransportError;
 pub use full::Full;
 pub use intermediate::Intermediate;

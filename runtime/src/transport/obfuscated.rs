@@ -354,9 +354,13 @@ mod tests {
     fn server_reads_what_the_client_wrote() {
         let secret = ProxySecret::from_bytes(&[0x33; 16]).unwrap();
         let mut rng = scripted(vec![[0x5a; 64]]);
-        let (mut client, header) =
-            client_init(ProtocolTag::PaddedIntermediate, Some(-2), Some(&secret), &mut rng)
-                .unwrap();
+        let (mut client, header) = client_init(
+            ProtocolTag::PaddedIntermediate,
+            Some(-2),
+            Some(&secret),
+            &mut rng,
+        )
+        .unwrap();
         let mut server = server_accept(&header, Some(&secret)).unwrap();
         assert_eq!(server.tag, ProtocolTag::PaddedIntermediate);
         assert_eq!(server.dc_id, -2);

@@ -42,7 +42,9 @@ impl PaddedIntermediate {
     fn padding(&mut self, max: usize) -> Vec<u8> {
         let mut pick = [0u8; 1];
         (self.rng)(&mut pick);
-        let len = usize::from(pick[0]) % (max + 1);
+        let [pick] = pick;
+        // `max` is 8 or 15 here, so `max + 1` neither overflows nor is zero.
+        let len = usize::from(pick) % (max + 1);
         let mut bytes = vec![0u8; len];
         (self.rng)(&mut bytes);
         bytes

@@ -1,0 +1,107 @@
+//! Rust naming rules: identifiers, keywords, type spellings and module paths for the Rust templates.
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+
+use crate::ir::{Name, Ty};
+
+/// Words that cannot be Rust identifiers as they are.
+const KEYWORDS: &[&str] = &[
+    "as", "async", "await", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
+    "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop",
+    "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return", "self",
+    "Self", "static", "struct", "super", "trait", "true", "try", "type", "typeof", "union",
+    "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// Keywords that cannot be raw identifiers either (`r#self` is not allowed).
+const NOT_RAW: &[&str] = &["crate", "self", "Self", "super"];
+
+/// Makes `word` usable as an identifier: `type` → `r#type`, `self` → `self_`.
+pub fn escape(word: &str) -> String {
+    if NOT_RAW.contains(&word) {
+        format!("{word}_")
+    } else if KEYWORDS.contains(&word) {
+        format!("r#{word}")
+    } else if word.starts_with(|c: char| c.is_ascii_digit()) || word.is_empty() {
+        format!("_{word}")
+    } else {
+        word.to_string()
+    }
+}
+
+/// A field or module name: snake case, escaped.
+pub fn snake(word: &str) -> String {
+    escape(&word.to_snake_case())
+}
+
+/// A struct, enum or variant name: upper camel case, escaped.
+pub fn camel(word: &str) -> String {
+    escape(&word.to_upper_camel_case())
+}
+
+/// The module path of a namespace (`e2e.chain` → `e2e::chain`).
+pub fn module_path(namespace: &Option<String>) -> Vec<String> {
+    namespace
+        .as_deref()
+        .map(|ns| ns.split('.').map(snake).collect())
+        .unwrap_or_default()
+}
+
+/// `crate::<root>::<namespace modules>::<item>`.
+pub fn item_path(root: &str, name: &Name, item: &str) -> String {
+    let mut path = vec!["crate".to_string(), root.to_string()];
+    path.extend(module_path(&name.namespace));
+    path.push(item.to_string());
+    path.join("::")
+}
+
+/// How a resolved type is spelled in generated Rust; `type_item` and `ctor_item` give the Rust
+/// item name of a boxed type and of a constructor.
+pub fn ty(
+    t: &Ty,
+    type_item: &dyn Fn(&Name) -> String,
+    ctor_item: &dyn Fn(&Name) -> String,
+) -> String {
+    match t {
+        Ty::Int => "i32".into(),
+        Ty::Long => "i64".into(),
+        Ty::Double => "f64".into(),
+        Ty::Nat => "u32".into(),
+        Ty::String => "String".into(),
+        Ty::Bytes => "Vec<u8>".into(),
+        Ty::Int128 => "[u8; 16]".into(),
+        Ty::Int256 => "[u8; 32]".into(),
+        Ty::Int512 => "[u8; 64]".into(),
+        Ty::Bool | Ty::True => "bool".into(),
+        Ty::Object => "::tlgen_runtime::Object".into(),
+        Ty::Vector { item, .. } => format!("Vec<{}>", ty(item, type_item, ctor_item)),
+        Ty::Boxed { name } => item_path("enums", name, &type_item(name)),
+        Ty::Bare { constructor } => item_path("types", constructor, &ctor_item(constructor)),
+        Ty::Generic { name } => camel(name),
+    }
+}
+
+/// Formats one generated Rust file: parsed by syn, printed by prettyplease.
+pub fn format(source: &str) -> Result<String, syn::Error> {
+    syn::parse_file(source).map(|file| prettyplease::unparse(&file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_and_odd_names_become_identifiers() {
+        assert_eq!(snake("type"), "r#type");
+        assert_eq!(snake("self"), "self_");
+        assert_eq!(snake("final"), "r#final");
+        assert_eq!(snake("static"), "r#static");
+        assert_eq!(snake("loop"), "r#loop");
+        assert_eq!(camel("Self"), "Self_");
+        assert_eq!(camel("self"), "Self_");
+        assert_eq!(snake("bob_ephemeral_PK"), "bob_ephemeral_pk");
+        assert_eq!(camel("P_Q_inner_data"), "PQInnerData");
+        assert_eq!(camel("server_DH_params_ok"), "ServerDhParamsOk");
+        assert_eq!(module_path(&Some("e2e.chain".into())), vec!["e2e", "chain"]);
+    }
+}
