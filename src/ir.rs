@@ -334,7 +334,7 @@ pub fn build(
                 name: Name::parse(&d.result.name),
             }),
             Section::Functions => match resolver.result(&d.result, text) {
-                Err(_) if resolver.is_unbuilt_type(&d.result) => {
+                Err(_) if resolver.is_unbuilt_type(&d.result) && !takes_query(d, &d.result.name) => {
                     diags.push(map.diagnostic(
                         Severity::Warning,
                         d.result.span.offset,
@@ -413,6 +413,13 @@ pub fn build(
         types,
     };
     (Some(schema), diags)
+}
+
+/// Whether `d` has a `!name` field (then an undeclared `name` is reported there, not as a type).
+fn takes_query(d: &AstDefinition, name: &str) -> bool {
+    d.args
+        .iter()
+        .any(|a| matches!(&a.ty, AstArgType::Type(t) if t.bang && t.name == name))
 }
 
 fn is_builtin(d: &AstDefinition) -> bool {

@@ -219,6 +219,20 @@ pub fn parse(map: &SourceMap<'_>, text: &str) -> (AstSchema, Vec<Diagnostic>) {
                     pest::error::InputLocation::Pos(p) => p,
                     pest::error::InputLocation::Span((s, _)) => s,
                 };
+                let line_rest = rest[at..].lines().next().unwrap_or("");
+                if expects_tail(&err) && !line_rest.contains(';') {
+                    // The result parsed but no `;` closes the line.
+                    let end = at + line_rest.trim_end().len();
+                    diagnostics.push(map.diagnostic(
+                        Severity::Error,
+                        pos + end,
+                        1,
+                        "syntax error: expected `;` at the end of the definition, found end of line",
+                    ));
+                    comments.clear();
+                    pos += rest[at..].find('\n').map_or(rest.len(), |i| at + i).max(1);
+                    continue;
+                }
                 let found = rest[at..]
                     .split(|c: char| c.is_whitespace())
                     .next()
@@ -250,6 +264,10 @@ pub fn parse(map: &SourceMap<'_>, text: &str) -> (AstSchema, Vec<Diagnostic>) {
 
 fn layer_of(comment: &str) -> Option<i32> {
     comment.trim().strip_prefix("LAYER ")?.trim().parse().ok()
+}
+
+fn expects_tail(err: &pest::error::Error<Rule>) -> bool {
+    matches!(&err.variant, pest::error::ErrorVariant::ParsingError { positives, .. } if positives == &[Rule::tail])
 }
 
 fn expected(err: &pest::error::Error<Rule>) -> String {

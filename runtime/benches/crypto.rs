@@ -1,4 +1,4 @@
-//! Criterion benchmarks for the MTProto crypto primitives: AES-256-IGE/CTR, the AES latency bound, pq factorization, the KDF.
+//! Criterion benchmarks for the MTProto crypto primitives: AES-256-IGE/CTR, the AES latency bound, pq factorization, the KDF, DH.
 
 use std::hint::black_box;
 
@@ -10,7 +10,8 @@ use aes::Aes256;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use tlgen_runtime::crypto::{
-    aes_ige_decrypt, aes_ige_encrypt, factorize_pq, message_key_iv, msg_key, AesCtr, Direction,
+    aes_ige_decrypt, aes_ige_encrypt, check_dh_prime, factorize_pq, message_key_iv, msg_key,
+    AesCtr, DhParams, Direction, KNOWN_DH_PRIME,
 };
 
 const KEY: [u8; 32] = [0x42; 32];
@@ -130,5 +131,26 @@ fn kdf(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ige, latency_bound, ctr, factorize, kdf);
+/// Extras: the handshake's big-number steps (for scale; each runs once per auth key).
+fn handshake(c: &mut Criterion) {
+    let mut group = c.benchmark_group("handshake");
+    group.sample_size(10);
+    let params = DhParams::new(3, &KNOWN_DH_PRIME).expect("the built-in prime passes");
+    let b_secret = [0x5au8; 256];
+    group.bench_function("dh-g_b-modpow-2048", |b| {
+        b.iter(|| params.compute_g_b(black_box(&b_secret)))
+    });
+    // A leading zero byte skips the built-in-prime comparison: the full safe-prime test.
+    let mut padded = vec![0];
+    padded.extend_from_slice(&KNOWN_DH_PRIME);
+    group.bench_function("check_dh_prime-full-test", |b| {
+        b.iter(|| check_dh_prime(black_box(&padded)))
+    });
+    group.bench_function("check_dh_prime-known", |b| {
+        b.iter(|| check_dh_prime(black_box(&KNOWN_DH_PRIME)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ige, latency_bound, ctr, factorize, kdf, handshake);
 criterion_main!(benches);

@@ -61,7 +61,7 @@ impl DhParams {
     /// [`CryptoError::DhGeneratorUnsupported`] or [`CryptoError::DhGeneratorNotResidue`].
     pub fn new(g: i32, dh_prime: &[u8]) -> Result<Self, CryptoError> {
         let g = check_generator_range(g)?;
-        let p = check_dh_prime(dh_prime)?;
+        let p = parse_dh_prime(dh_prime)?;
         check_generator_residue(g, &p)?;
         let low = BigUint::one() << SAFETY_MARGIN_BITS;
         // p > 2^2047 > low, so the subtraction does not underflow.
@@ -143,7 +143,7 @@ impl std::fmt::Debug for DhParams {
 /// Checks that `dh_prime` (big-endian) is a safe prime of exactly 2048 bits and returns it.
 ///
 /// [`KNOWN_DH_PRIME`] is accepted by comparison. Any other value is sieved by small primes,
-/// then `q = (p - 1) / 2` gets [`MILLER_RABIN_ROUNDS`] Miller–Rabin rounds with bases drawn
+/// then `q = (p - 1) / 2` gets 16 Miller–Rabin rounds with bases drawn
 /// from SHA-256 of `p` (so a server cannot pick a composite that passes fixed bases), and `p`
 /// itself is proven prime from `q` by Pocklington's criterion: `q > sqrt(p)` is prime, `3 ∤ p`
 /// and `2^(p-1) ≡ 1 (mod p)`. That costs one modular power instead of another 16.
@@ -151,7 +151,12 @@ impl std::fmt::Debug for DhParams {
 /// # Errors
 ///
 /// [`CryptoError::DhPrimeSize`] or [`CryptoError::DhPrimeNotSafe`].
-pub fn check_dh_prime(dh_prime: &[u8]) -> Result<BigUint, CryptoError> {
+pub fn check_dh_prime(dh_prime: &[u8]) -> Result<(), CryptoError> {
+    parse_dh_prime(dh_prime).map(drop)
+}
+
+/// [`check_dh_prime`], returning the checked prime.
+fn parse_dh_prime(dh_prime: &[u8]) -> Result<BigUint, CryptoError> {
     let p = BigUint::from_bytes_be(dh_prime);
     let bits = p.bits();
     if bits != 2048 {
@@ -331,9 +336,10 @@ mod tests {
         let mut padded = vec![0];
         padded.extend_from_slice(&KNOWN_DH_PRIME);
         assert_eq!(
-            check_dh_prime(&padded).unwrap().to_bytes_be(),
+            parse_dh_prime(&padded).unwrap().to_bytes_be(),
             KNOWN_DH_PRIME
         );
+        check_dh_prime(&padded).unwrap();
     }
 
     #[test]
