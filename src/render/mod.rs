@@ -169,8 +169,6 @@ pub struct FieldView {
     pub at: String,
     /// Type as stored.
     pub ty: String,
-    /// Item type of a vector.
-    pub item_ty: String,
     /// Doc lines.
     pub doc: Vec<String>,
     /// `flags`, `required`, `optional`, `flag` (a `?true` bit) or `implied` (a `?true` bit that
@@ -180,13 +178,15 @@ pub struct FieldView {
     pub flags: String,
     /// The bit.
     pub bit: u32,
-    /// `plain`, `bare` (a bare constructor), `vec` (a vector with a bare part; see `boxed_vec`,
-    /// `bare_items`).
+    /// `plain`, `bare` (a bare constructor), `vec` (a vector with a bare part: a bare vector,
+    /// or bare items).
     pub wire: &'static str,
     /// For `vec`: whether the vector id is written.
     pub boxed_vec: bool,
-    /// For `vec`: whether items are bare constructors.
-    pub bare_items: bool,
+    /// For `vec`: the function reading one item from a reader.
+    pub item_read: String,
+    /// For `vec`: the function writing one item.
+    pub item_write: String,
     /// For a flags word: the fields that set its bits.
     pub users: Vec<FlagUser>,
     /// For a flags word: whether any field reads it back.
@@ -422,7 +422,7 @@ fn doc_text(s: &str) -> String {
 }
 
 /// Whether a type is written with every id (no bare constructor, no bare vector inside).
-fn all_boxed(ty: &Ty) -> bool {
+pub(crate) fn all_boxed(ty: &Ty) -> bool {
     match ty {
         Ty::Bare { .. } => false,
         Ty::Vector { boxed, item } => *boxed && all_boxed(item),
@@ -491,26 +491,17 @@ impl Builder<'_> {
                     (if implied { "implied" } else { "flag" }, Ty::True, ident_of(flags), *bit)
                 }
             };
-            let (wire, boxed_vec, bare_items, item_ty) = match &ty {
-                Ty::Bare { .. } => ("bare", false, false, String::new()),
-                Ty::Vector { boxed, item } if all_boxed(item) => {
-                    if *boxed {
-                        ("plain", true, false, String::new())
-                    } else {
-                        ("vec", false, false, self.naming.rust_ty(item))
-                    }
-                }
-                Ty::Vector { boxed, item } if matches!(**item, Ty::Bare { .. }) => {
-                    ("vec", *boxed, true, self.naming.rust_ty(item))
-                }
-                Ty::Vector { .. } => {
-                    return Err(unsupported(format!("vector `{}` nests a bare part inside an item", f.name)))
-                }
-                _ => ("plain", false, false, String::new()),
+            let spell = |t: &Ty| self.naming.rust_ty(t);
+            let (wire, boxed_vec, item_read, item_write) = match &ty {
+                Ty::Bare { .. } => ("bare", false, String::new(), String::new()),
+                Ty::Vector { boxed, item } if !all_boxed(&ty) => (
+                    "vec",
+                    *boxed,
+                    rust::item_reader(item, &at, &spell),
+                    rust::item_writer(item, &spell),
+                ),
+                _ => ("plain", false, String::new(), String::new()),
             };
-            if kind == "optional" && wire != "plain" {
-                return Err(unsupported(format!("optional field `{}` of a bare type", f.name)));
-            }
             if kind == "required" && ty == Ty::True {
                 return Err(unsupported(format!("field `{}` of type `true` outside a flag", f.name)));
             }
@@ -540,14 +531,14 @@ impl Builder<'_> {
                 name: ident.clone(),
                 at,
                 ty: self.naming.rust_ty(&ty),
-                item_ty,
                 doc,
                 kind,
                 flags,
                 bit,
                 wire,
                 boxed_vec,
-                bare_items,
+                item_read,
+                item_write,
                 users,
                 used,
             });
