@@ -138,8 +138,14 @@ mod tests {
             id_of("resPQ nonce:int128 server_nonce:int128 pq:bytes server_public_key_fingerprints:Vector<long> = ResPQ;"),
             0x05162463
         );
-        assert_eq!(id_of("msg_container messages:vector<%message> = MessageContainer;"), 0x73f1f8dc);
-        assert_eq!(id_of("invokeWithLayer {X:Type} layer:int query:!X = X;"), 0xda9b0d0d);
+        assert_eq!(
+            id_of("msg_container messages:vector<%message> = MessageContainer;"),
+            0x73f1f8dc
+        );
+        assert_eq!(
+            id_of("invokeWithLayer {X:Type} layer:int query:!X = X;"),
+            0xda9b0d0d
+        );
         assert_eq!(
             id_of("inputMediaUploadedPhoto#7d8375da flags:# spoiler:flags.2?true live_photo:flags.3?true file:InputFile stickers:flags.0?Vector<InputDocument> ttl_seconds:flags.1?int video:flags.3?InputDocument = InputMedia;"),
             0x7d8375da

@@ -205,8 +205,21 @@ impl Schema {
 /// Builtin definitions: declared by some schemas, known whether declared or not, and not
 /// generated as types.
 const BUILTIN_CONSTRUCTORS: &[&str] = &[
-    "int", "long", "double", "string", "bytes", "int32", "int53", "int64", "int128", "int256",
-    "int512", "vector", "boolFalse", "boolTrue", "true",
+    "int",
+    "long",
+    "double",
+    "string",
+    "bytes",
+    "int32",
+    "int53",
+    "int64",
+    "int128",
+    "int256",
+    "int512",
+    "vector",
+    "boolFalse",
+    "boolTrue",
+    "true",
 ];
 const BUILTIN_TYPES: &[&str] = &[
     "Int", "Long", "Double", "String", "Bytes", "Int32", "Int53", "Int64", "Int128", "Int256",
@@ -245,7 +258,10 @@ pub fn build(
             err(
                 &mut diags,
                 d.name_span,
-                format!("duplicate name `{}`: already defined on line {line}", d.name),
+                format!(
+                    "duplicate name `{}`: already defined on line {line}",
+                    d.name
+                ),
             );
         } else {
             names.insert(d.name.clone(), d.name_span);
@@ -256,7 +272,10 @@ pub fn build(
                 err(
                     &mut diags,
                     d.result.span,
-                    format!("a constructor must build a plain type name, found `{}`", text_of(text, d.result.span)),
+                    format!(
+                        "a constructor must build a plain type name, found `{}`",
+                        text_of(text, d.result.span)
+                    ),
                 );
                 continue;
             }
@@ -291,7 +310,10 @@ pub fn build(
                 err(
                     &mut diags,
                     d.name_span,
-                    format!("duplicate id {id:#010x}: `{}` has it too, on line {line}", other),
+                    format!(
+                        "duplicate id {id:#010x}: `{}` has it too, on line {line}",
+                        other
+                    ),
                 );
             }
             Some(_) => {}
@@ -306,7 +328,14 @@ pub fn build(
         };
         for g in &d.generics {
             if g.ty.name != "Type" {
-                err(&mut diags, g.ty.span, format!("expected `Type` as the kind of `{}`, found `{}`", g.name, g.ty.name));
+                err(
+                    &mut diags,
+                    g.ty.span,
+                    format!(
+                        "expected `Type` as the kind of `{}`, found `{}`",
+                        g.name, g.ty.name
+                    ),
+                );
             }
         }
         let (doc, field_docs) = docs(&d.comments);
@@ -334,7 +363,9 @@ pub fn build(
                 name: Name::parse(&d.result.name),
             }),
             Section::Functions => match resolver.result(&d.result, text) {
-                Err(_) if resolver.is_unbuilt_type(&d.result) && !takes_query(d, &d.result.name) => {
+                Err(_)
+                    if resolver.is_unbuilt_type(&d.result) && !takes_query(d, &d.result.name) =>
+                {
                     diags.push(map.diagnostic(
                         Severity::Warning,
                         d.result.span.offset,
@@ -423,7 +454,8 @@ fn takes_query(d: &AstDefinition, name: &str) -> bool {
 }
 
 fn is_builtin(d: &AstDefinition) -> bool {
-    BUILTIN_CONSTRUCTORS.contains(&d.name.as_str()) && BUILTIN_TYPES.contains(&d.result.name.as_str())
+    BUILTIN_CONSTRUCTORS.contains(&d.name.as_str())
+        && BUILTIN_TYPES.contains(&d.result.name.as_str())
 }
 
 fn text_of(text: &str, span: Span) -> &str {
@@ -485,14 +517,15 @@ type Failure = (Span, String);
 
 impl Resolver<'_> {
     fn ty(&self, t: &AstType) -> Result<Ty, Failure> {
-        let bad_params = || {
-            Err((
-                t.span,
-                format!("type `{}` takes no parameters", t.name),
-            ))
-        };
+        let bad_params = || Err((t.span, format!("type `{}` takes no parameters", t.name)));
         if t.bang && !self.generics.contains(t.name.as_str()) {
-            return Err((t.span, format!("`!{}` needs a type parameter `{{{}:Type}}` declared on this definition", t.name, t.name)));
+            return Err((
+                t.span,
+                format!(
+                    "`!{}` needs a type parameter `{{{}:Type}}` declared on this definition",
+                    t.name, t.name
+                ),
+            ));
         }
         let prim = match t.name.as_str() {
             "int" | "Int" | "int32" | "Int32" => Some(Ty::Int),
@@ -510,11 +543,21 @@ impl Resolver<'_> {
             _ => None,
         };
         if let Some(p) = prim {
-            return if t.params.is_empty() { Ok(p) } else { bad_params() };
+            return if t.params.is_empty() {
+                Ok(p)
+            } else {
+                bad_params()
+            };
         }
         if t.name == "Vector" || t.name == "vector" {
             let [item] = t.params.as_slice() else {
-                return Err((t.span, format!("`{}` takes one type parameter, as in `Vector<long>`", t.name)));
+                return Err((
+                    t.span,
+                    format!(
+                        "`{}` takes one type parameter, as in `Vector<long>`",
+                        t.name
+                    ),
+                ));
             };
             return Ok(Ty::Vector {
                 boxed: t.name == "Vector" && !t.percent,
@@ -535,17 +578,30 @@ impl Resolver<'_> {
             if self.ctor_names.contains_key(&t.name) {
                 return Ok(Ty::Bare { constructor: name });
             }
-            return Err((t.span, format!("unknown type `{}`: no constructor has this name", t.name)));
+            return Err((
+                t.span,
+                format!("unknown type `{}`: no constructor has this name", t.name),
+            ));
         }
         match self.type_ctors.get(&name) {
             Some(ctors) if t.percent => match ctors.as_slice() {
                 [only] => Ok(Ty::Bare {
                     constructor: only.clone(),
                 }),
-                _ => Err((t.span, format!("`%{}` needs a type with exactly one constructor, it has {}", t.name, ctors.len()))),
+                _ => Err((
+                    t.span,
+                    format!(
+                        "`%{}` needs a type with exactly one constructor, it has {}",
+                        t.name,
+                        ctors.len()
+                    ),
+                )),
             },
             Some(_) => Ok(Ty::Boxed { name }),
-            None => Err((t.span, format!("unknown type `{}`: no constructor builds it", t.name))),
+            None => Err((
+                t.span,
+                format!("unknown type `{}`: no constructor builds it", t.name),
+            )),
         }
     }
 
@@ -561,7 +617,13 @@ impl Resolver<'_> {
 
     fn result(&self, r: &crate::parse::AstResult, text: &str) -> Result<Ty, Failure> {
         if !r.args.is_empty() {
-            return Err((r.span, format!("unsupported result `{}`: write `Vector<T>`", text_of(text, r.span))));
+            return Err((
+                r.span,
+                format!(
+                    "unsupported result `{}`: write `Vector<T>`",
+                    text_of(text, r.span)
+                ),
+            ));
         }
         self.ty(&AstType {
             bang: false,
@@ -573,16 +635,32 @@ impl Resolver<'_> {
     }
 }
 
-fn field(arg: &AstArg, earlier: &[Field], resolver: &Resolver<'_>, text: &str) -> Result<FieldKind, Failure> {
+fn field(
+    arg: &AstArg,
+    earlier: &[Field],
+    resolver: &Resolver<'_>,
+    text: &str,
+) -> Result<FieldKind, Failure> {
     let Some(name) = &arg.name else {
-        return Err((arg.span, format!("unsupported anonymous field `{}`: only builtin definitions may use one", text_of(text, arg.span))));
+        return Err((
+            arg.span,
+            format!(
+                "unsupported anonymous field `{}`: only builtin definitions may use one",
+                text_of(text, arg.span)
+            ),
+        ));
     };
     let ty = match &arg.ty {
         AstArgType::Type(t) => t,
         AstArgType::Repeat { .. } => {
-            return Err((arg.span, format!("unsupported repetition in field `{name}`: use `Vector<T>`")))
+            return Err((
+                arg.span,
+                format!("unsupported repetition in field `{name}`: use `Vector<T>`"),
+            ))
         }
-        AstArgType::Unknown => return Err((arg.span, format!("unsupported type `?` in field `{name}`"))),
+        AstArgType::Unknown => {
+            return Err((arg.span, format!("unsupported type `?` in field `{name}`")))
+        }
     };
     let resolved = resolver.ty(ty)?;
     let Some(cond) = &arg.condition else {
@@ -593,12 +671,30 @@ fn field(arg: &AstArg, earlier: &[Field], resolver: &Resolver<'_>, text: &str) -
     };
     let bit: u32 = match cond.bit.parse() {
         Ok(b) if b < 32 => b,
-        _ => return Err((cond.span, format!("flag bit {} is out of range: expected 0 to 31", cond.bit))),
+        _ => {
+            return Err((
+                cond.span,
+                format!("flag bit {} is out of range: expected 0 to 31", cond.bit),
+            ))
+        }
     };
     match earlier.iter().find(|f| f.name == cond.flags) {
-        Some(Field { kind: FieldKind::Flags, .. }) => {}
-        Some(_) => return Err((cond.span, format!("`{}` is not a `#` flags field", cond.flags))),
-        None => return Err((cond.span, format!("no `{}:#` field before `{name}`", cond.flags))),
+        Some(Field {
+            kind: FieldKind::Flags,
+            ..
+        }) => {}
+        Some(_) => {
+            return Err((
+                cond.span,
+                format!("`{}` is not a `#` flags field", cond.flags),
+            ))
+        }
+        None => {
+            return Err((
+                cond.span,
+                format!("no `{}:#` field before `{name}`", cond.flags),
+            ))
+        }
     }
     Ok(match resolved {
         Ty::True => FieldKind::FlagTrue {
@@ -635,10 +731,20 @@ mod tests {
         let s = s.unwrap();
         assert_eq!(s.constructors.len(), 2);
         let foo = &s.constructors[1];
-        assert_eq!(foo.fields[1].kind, FieldKind::FlagTrue { flags: "flags".into(), bit: 0 });
+        assert_eq!(
+            foo.fields[1].kind,
+            FieldKind::FlagTrue {
+                flags: "flags".into(),
+                bit: 0
+            }
+        );
         assert_eq!(
             foo.fields[3].kind,
-            FieldKind::Required { ty: Ty::Bare { constructor: Name::parse("bar") } }
+            FieldKind::Required {
+                ty: Ty::Bare {
+                    constructor: Name::parse("bar")
+                }
+            }
         );
         assert_eq!(s.functions[0].generics, vec!["X"]);
     }
@@ -649,7 +755,11 @@ mod tests {
             "a#1 x:Nope = A;\nb#1 = B;\nc#3 f:int y:f.0?int z:g.1?int w:flags.40?int = C;\nd#4 q:!X = D;\na#5 = A;\n",
         );
         assert!(s.is_none());
-        let msgs: Vec<String> = d.iter().filter(|d| d.severity == Severity::Error).map(|d| format!("{}:{} {}", d.line, d.column, d.message)).collect();
+        let msgs: Vec<String> = d
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| format!("{}:{} {}", d.line, d.column, d.message))
+            .collect();
         assert_eq!(
             msgs,
             vec![

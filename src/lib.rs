@@ -138,11 +138,18 @@ impl fmt::Display for Error {
         match self {
             Self::Read { path, source } => write!(f, "cannot read {}: {source}", path.display()),
             Self::Schema(diags) => {
-                let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
+                let errors = diags
+                    .iter()
+                    .filter(|d| d.severity == Severity::Error)
+                    .count();
                 for d in diags {
                     writeln!(f, "{d}\n")?;
                 }
-                write!(f, "{errors} error{} in the schema; nothing was written", if errors == 1 { "" } else { "s" })
+                write!(
+                    f,
+                    "{errors} error{} in the schema; nothing was written",
+                    if errors == 1 { "" } else { "s" }
+                )
             }
             Self::Render(e) => write!(f, "{e}"),
             Self::Write { path, source } => write!(f, "cannot write {}: {source}", path.display()),
@@ -164,7 +171,11 @@ pub fn check(file: &str, text: &str) -> (Option<ir::Schema>, Vec<Diagnostic>) {
     check_timed(file, text, &mut Timings::default())
 }
 
-fn check_timed(file: &str, text: &str, timings: &mut Timings) -> (Option<ir::Schema>, Vec<Diagnostic>) {
+fn check_timed(
+    file: &str,
+    text: &str,
+    timings: &mut Timings,
+) -> (Option<ir::Schema>, Vec<Diagnostic>) {
     let map = SourceMap::new(file, text);
     let t = Instant::now();
     let (ast, mut diags) = parse::parse(&map, text);
@@ -236,15 +247,20 @@ pub fn generate(config: &Config) -> Result<Report, Error> {
             continue;
         }
         if !config.check {
-            write_atomically(&path, file.contents.as_bytes())
-                .map_err(|source| Error::Write { path: path.clone(), source })?;
+            write_atomically(&path, file.contents.as_bytes()).map_err(|source| Error::Write {
+                path: path.clone(),
+                source,
+            })?;
         }
         changes.push(FileChange::Written(path));
     }
     for stale in generated_files(&config.out) {
         if !produced.contains(&stale) {
             if !config.check {
-                std::fs::remove_file(&stale).map_err(|source| Error::Write { path: stale.clone(), source })?;
+                std::fs::remove_file(&stale).map_err(|source| Error::Write {
+                    path: stale.clone(),
+                    source,
+                })?;
             }
             changes.push(FileChange::Removed(stale));
         }
@@ -271,7 +287,9 @@ fn generated_files(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {

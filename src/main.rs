@@ -11,7 +11,12 @@ use clap::{Parser, Subcommand};
 /// or ids, bad flags, undeclared generics: every error with file, line and column), and writes a
 /// formatted module tree whose lib.rs works as a crate root depending on tlgen-runtime.
 #[derive(Parser, Debug)]
-#[command(name = "tlgen", version, args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(
+    name = "tlgen",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -97,8 +102,14 @@ fn generate(args: GenerateArgs) -> ExitCode {
         let unchanged = report.changes.len() - changed.len();
         println!(
             "{} files written, {} removed, {unchanged} unchanged in {}",
-            changed.iter().filter(|c| matches!(c, tlgen::FileChange::Written(_))).count(),
-            changed.iter().filter(|c| matches!(c, tlgen::FileChange::Removed(_))).count(),
+            changed
+                .iter()
+                .filter(|c| matches!(c, tlgen::FileChange::Written(_)))
+                .count(),
+            changed
+                .iter()
+                .filter(|c| matches!(c, tlgen::FileChange::Removed(_)))
+                .count(),
             config.out.display()
         );
     }

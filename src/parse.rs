@@ -198,7 +198,9 @@ pub fn parse(map: &SourceMap<'_>, text: &str) -> (AstSchema, Vec<Diagnostic>) {
                     Severity::Error,
                     pos,
                     line.len(),
-                    format!("unknown section `{line}`: expected `---types---` or `---functions---`"),
+                    format!(
+                        "unknown section `{line}`: expected `---types---` or `---functions---`"
+                    ),
                 )),
             }
             comments.clear();
@@ -338,14 +340,20 @@ fn definition(
             Rule::generic => {
                 let s = span(&p, base);
                 let mut inner = p.into_inner();
-                let name = inner.next().map(|n| n.as_str().to_string()).unwrap_or_default();
-                let ty = inner.next().map(|t| type_expr(t, base)).unwrap_or_else(|| AstType {
-                    bang: false,
-                    percent: false,
-                    name: "Type".into(),
-                    params: vec![],
-                    span: s,
-                });
+                let name = inner
+                    .next()
+                    .map(|n| n.as_str().to_string())
+                    .unwrap_or_default();
+                let ty = inner
+                    .next()
+                    .map(|t| type_expr(t, base))
+                    .unwrap_or_else(|| AstType {
+                        bang: false,
+                        percent: false,
+                        name: "Type".into(),
+                        params: vec![],
+                        span: s,
+                    });
                 generics.push(AstGeneric { name, ty, span: s });
             }
             Rule::arg => args.push(arg(p, base)),
@@ -388,8 +396,14 @@ fn arg(pair: Pair<'_, Rule>, base: usize) -> AstArg {
             Rule::condition => {
                 let cs = span(&p, base);
                 let mut parts = p.into_inner();
-                let flags = parts.next().map(|f| f.as_str().to_string()).unwrap_or_default();
-                let bit = parts.next().map(|b| b.as_str().to_string()).unwrap_or_default();
+                let flags = parts
+                    .next()
+                    .map(|f| f.as_str().to_string())
+                    .unwrap_or_default();
+                let bit = parts
+                    .next()
+                    .map(|b| b.as_str().to_string())
+                    .unwrap_or_default();
                 condition = Some(AstCondition {
                     flags,
                     bit,
@@ -488,9 +502,13 @@ mod tests {
         assert_eq!(inv.section, Section::Functions);
         assert_eq!(inv.comments, vec!["@description Wraps a query"]);
         assert_eq!(inv.generics[0].name, "X");
-        let AstArgType::Type(q) = &inv.args[1].ty else { panic!() };
+        let AstArgType::Type(q) = &inv.args[1].ty else {
+            panic!()
+        };
         assert!(q.bang);
-        let AstArgType::Type(m) = &s.definitions[2].args[0].ty else { panic!() };
+        let AstArgType::Type(m) = &s.definitions[2].args[0].ty else {
+            panic!()
+        };
         assert_eq!((m.name.as_str(), m.params[0].percent), ("vector", true));
         let c = &s.definitions[3];
         assert_eq!(c.id, Some(1));

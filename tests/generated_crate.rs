@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use tlgen::ir::{Definition, FieldKind, Name, Schema, Ty};
@@ -71,7 +71,11 @@ impl<'a> Samples<'a> {
             Ty::Int256 => out.extend_from_slice(&self.rng.bytes(32)),
             Ty::Int512 => out.extend_from_slice(&self.rng.bytes(64)),
             Ty::Bool => {
-                let id: u32 = if self.rng.below(2) == 0 { 0x997275b5 } else { 0xbc799737 };
+                let id: u32 = if self.rng.below(2) == 0 {
+                    0x997275b5
+                } else {
+                    0xbc799737
+                };
                 out.extend_from_slice(&id.to_le_bytes());
             }
             Ty::True => {}
@@ -92,12 +96,20 @@ impl<'a> Samples<'a> {
                 self.fields(def, out, depth + 1);
             }
             Ty::Bare { constructor } => {
-                let def = self.schema.constructor(constructor).expect("bare constructor exists");
+                let def = self
+                    .schema
+                    .constructor(constructor)
+                    .expect("bare constructor exists");
                 self.fields(def, out, depth + 1);
             }
             Ty::Generic { .. } => {
                 // The query of a generic function: `help.getConfig` (no fields).
-                let def = self.schema.functions.iter().find(|f| f.name.full() == "help.getConfig").unwrap();
+                let def = self
+                    .schema
+                    .functions
+                    .iter()
+                    .find(|f| f.name.full() == "help.getConfig")
+                    .unwrap();
                 out.extend_from_slice(&def.id.to_le_bytes());
             }
         }
@@ -117,17 +129,29 @@ impl<'a> Samples<'a> {
         let weight = |d: &Definition| {
             d.fields
                 .iter()
-                .filter(|f| matches!(&f.kind, FieldKind::Required { ty: Ty::Boxed { .. } | Ty::Bare { .. } }))
+                .filter(|f| {
+                    matches!(
+                        &f.kind,
+                        FieldKind::Required {
+                            ty: Ty::Boxed { .. } | Ty::Bare { .. }
+                        }
+                    )
+                })
                 .count()
         };
-        ctors.into_iter().min_by_key(|d| (weight(d), d.fields.len())).unwrap()
+        ctors
+            .into_iter()
+            .min_by_key(|d| (weight(d), d.fields.len()))
+            .unwrap()
     }
 
     fn fields(&mut self, def: &Definition, out: &mut Vec<u8>, depth: u32) {
         // Flag words: only bits some field uses, so that re-serializing gives the same bytes.
         let mut masks: BTreeMap<&str, u32> = BTreeMap::new();
         for f in &def.fields {
-            if let FieldKind::Optional { flags, bit, .. } | FieldKind::FlagTrue { flags, bit } = &f.kind {
+            if let FieldKind::Optional { flags, bit, .. } | FieldKind::FlagTrue { flags, bit } =
+                &f.kind
+            {
                 let on = depth < 6 && self.rng.below(2) == 0;
                 let m = masks.entry(flags.as_str()).or_default();
                 if on {
@@ -155,17 +179,27 @@ impl<'a> Samples<'a> {
 
 /// Rust paths of the generated items, from the generator's own view model.
 fn rust_paths(schema: &Schema) -> (BTreeMap<String, String>, BTreeMap<String, (String, usize)>) {
-    let opts = tlgen::render::RenderOptions { schema_file: "api.tl".into(), layer: Some(228) };
+    let opts = tlgen::render::RenderOptions {
+        schema_file: "api.tl".into(),
+        layer: Some(228),
+    };
     let views = tlgen::render::views(schema, &opts).unwrap();
     let mut enums = BTreeMap::new();
     let mut functions = BTreeMap::new();
     for (_, file) in views {
-        let module = file.path.trim_end_matches(".rs").trim_end_matches("/mod").replace('/', "::");
+        let module = file
+            .path
+            .trim_end_matches(".rs")
+            .trim_end_matches("/mod")
+            .replace('/', "::");
         for e in file.enums {
             enums.insert(e.tl_name, format!("gen_api::{module}::{}", e.name));
         }
         for s in file.structs.into_iter().filter(|s| s.function) {
-            functions.insert(s.tl_name, (format!("gen_api::{module}::{}", s.name), s.generics.len()));
+            functions.insert(
+                s.tl_name,
+                (format!("gen_api::{module}::{}", s.name), s.generics.len()),
+            );
         }
     }
     (enums, functions)
@@ -188,7 +222,12 @@ fn generate_crate(dir: &Path, name: &str, schema: &Path, layer: Option<i32>) {
             runtime.to_string_lossy()
         ),
     );
-    let config = tlgen::Config { schema: schema.to_path_buf(), out: dir.join("src"), layer, check: false };
+    let config = tlgen::Config {
+        schema: schema.to_path_buf(),
+        out: dir.join("src"),
+        layer,
+        check: false,
+    };
     tlgen::generate(&config).unwrap_or_else(|e| panic!("{}: {e}", schema.display()));
     let lib = dir.join("src/lib.rs");
     let text = std::fs::read_to_string(&lib).unwrap();
@@ -234,11 +273,18 @@ fn generated_crates_compile_and_round_trip() {
     let (enums, functions) = rust_paths(&schema);
     let mut kinds: Vec<String> = Vec::new();
     let mut samples = Vec::new();
-    let mut gen = Samples { schema: &schema, rng: Rng(0x9e37_79b9_7f4a_7c15) };
+    let mut gen = Samples {
+        schema: &schema,
+        rng: Rng(0x9e37_79b9_7f4a_7c15),
+    };
     let per_definition = 6;
     for def in schema.definitions() {
         let path = match def.section {
-            Section::Types => enums[&match &def.result { Ty::Boxed { name } => name.full(), _ => unreachable!() }].clone(),
+            Section::Types => enums[&match &def.result {
+                Ty::Boxed { name } => name.full(),
+                _ => unreachable!(),
+            }]
+                .clone(),
             Section::Functions => {
                 let (path, generics) = &functions[&def.name.full()];
                 if *generics > 0 {
@@ -272,15 +318,39 @@ fn generated_crates_compile_and_round_trip() {
 
     let build = cargo(&ws, &["build", "--workspace", "--all-targets"]);
     let stderr = String::from_utf8_lossy(&build.stderr);
-    assert!(build.status.success(), "generated crates do not build:\n{stderr}");
-    assert!(!stderr.contains("warning:"), "warnings while building generated crates:\n{stderr}");
+    assert!(
+        build.status.success(),
+        "generated crates do not build:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("warning:"),
+        "warnings while building generated crates:\n{stderr}"
+    );
 
-    let run = cargo(&ws, &["run", "-q", "-p", "gen-api", "--bin", "roundtrip", "--", "samples.bin"]);
+    let run = cargo(
+        &ws,
+        &[
+            "run",
+            "-q",
+            "-p",
+            "gen-api",
+            "--bin",
+            "roundtrip",
+            "--",
+            "samples.bin",
+        ],
+    );
     let stdout = String::from_utf8_lossy(&run.stdout);
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "round trip failed:\n{stdout}\n{stderr}");
+    assert!(
+        run.status.success(),
+        "round trip failed:\n{stdout}\n{stderr}"
+    );
     let expected = format!("round trip ok: {} samples", definitions * per_definition);
-    assert!(stdout.contains(&expected), "{stdout}\n(expected `{expected}`)");
+    assert!(
+        stdout.contains(&expected),
+        "{stdout}\n(expected `{expected}`)"
+    );
     println!("{stdout}");
 }
 

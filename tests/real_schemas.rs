@@ -15,7 +15,11 @@ fn every_shared_schema_generates_without_error() {
         }
     }
     if !schemas.is_empty() {
-        assert!(schemas.len() >= 18, "expected the 18 reference schemas, found {}", schemas.len());
+        assert!(
+            schemas.len() >= 18,
+            "expected the 18 reference schemas, found {}",
+            schemas.len()
+        );
     }
 }
 
@@ -45,7 +49,9 @@ fn explicit_ids_follow_the_crc32_rule() {
 
 #[test]
 fn the_mtproto_schema_with_a_missing_result_type_only_warns() {
-    let Some(path) = common::shared("schemas/mtproto/mt.tl") else { return };
+    let Some(path) = common::shared("schemas/mtproto/mt.tl") else {
+        return;
+    };
     let text = std::fs::read_to_string(&path).unwrap();
     let (schema, diags) = tlgen::check("mt.tl", &text);
     assert!(schema.is_some());

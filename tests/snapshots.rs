@@ -82,9 +82,9 @@ fn output_does_not_depend_on_definition_order() {
             paragraphs.reverse();
             out.push(paragraphs.join("\n\n"));
         }
-        let out = vec![out.join("\n\n")];
+        let reordered = out.join("\n\n");
         let a = tlgen::generate_source("f.tl", &text, None).unwrap();
-        let b = tlgen::generate_source("f.tl", &out.join("\n"), None).unwrap();
+        let b = tlgen::generate_source("f.tl", &reordered, None).unwrap();
         assert_eq!(a.files, b.files, "{} depends on order", path.display());
     }
 }
@@ -108,7 +108,10 @@ fn each_bad_fixture_reports_every_error_and_touches_nothing() {
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         let entries: Vec<_> = std::fs::read_dir(out_dir.path()).unwrap().collect();
         assert_eq!(entries.len(), 1, "{stem}: --out was touched");
-        assert_eq!(std::fs::read_to_string(&sentinel).unwrap(), "// not generated\n");
+        assert_eq!(
+            std::fs::read_to_string(&sentinel).unwrap(),
+            "// not generated\n"
+        );
         let status = output.status.code();
         let report = format!("exit status: {status:?}\n{stderr}");
         snapshot(&format!("bad_{stem}"), &report);
@@ -117,7 +120,10 @@ fn each_bad_fixture_reports_every_error_and_touches_nothing() {
 
 #[test]
 fn help_is_the_reviewed_text() {
-    let output = Command::new(env!("CARGO_BIN_EXE_tlgen")).arg("--help").output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tlgen"))
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(output.status.success());
     snapshot("cli_help", &String::from_utf8_lossy(&output.stdout));
 }
@@ -129,7 +135,10 @@ fn check_mode_lists_changes_and_writes_nothing() {
     let schema = common::root().join("tests/fixtures/basic.tl");
     let run = |check: bool| {
         let mut cmd = Command::new(bin);
-        cmd.arg("--schema").arg(&schema).arg("--out").arg(out_dir.path());
+        cmd.arg("--schema")
+            .arg(&schema)
+            .arg("--out")
+            .arg(out_dir.path());
         if check {
             cmd.arg("--check");
         }
@@ -138,17 +147,36 @@ fn check_mode_lists_changes_and_writes_nothing() {
     let first = run(true);
     assert_eq!(first.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&first.stdout).contains("would write"));
-    assert!(!out_dir.path().join("lib.rs").exists(), "--check wrote a file");
+    assert!(
+        !out_dir.path().join("lib.rs").exists(),
+        "--check wrote a file"
+    );
     assert!(run(false).status.success());
     let lib = out_dir.path().join("lib.rs");
     let written = std::fs::metadata(&lib).unwrap().modified().unwrap();
     let again = run(true);
-    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stdout));
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
     assert!(run(false).status.success());
-    assert_eq!(std::fs::metadata(&lib).unwrap().modified().unwrap(), written, "an unchanged file was rewritten");
+    assert_eq!(
+        std::fs::metadata(&lib).unwrap().modified().unwrap(),
+        written,
+        "an unchanged file was rewritten"
+    );
     // A generated file the schema no longer produces is listed, then removed.
     let stale = out_dir.path().join("types/old.rs");
-    std::fs::write(&stale, format!("{}0.0.0 from x.tl (layer 1). Do not edit.\n", tlgen::HEADER_PREFIX)).unwrap();
+    std::fs::write(
+        &stale,
+        format!(
+            "{}0.0.0 from x.tl (layer 1). Do not edit.\n",
+            tlgen::HEADER_PREFIX
+        ),
+    )
+    .unwrap();
     let listed = run(true);
     assert!(String::from_utf8_lossy(&listed.stdout).contains("would remove"));
     assert!(run(false).status.success());

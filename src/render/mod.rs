@@ -17,8 +17,14 @@ use crate::parse::Section;
 
 /// The Rust templates, built into the binary so that it runs from anywhere.
 const RUST_TEMPLATES: &[(&str, &str)] = &[
-    ("module.rs.tera", include_str!("../../templates/rust/module.rs.tera")),
-    ("root.rs.tera", include_str!("../../templates/rust/root.rs.tera")),
+    (
+        "module.rs.tera",
+        include_str!("../../templates/rust/module.rs.tera"),
+    ),
+    (
+        "root.rs.tera",
+        include_str!("../../templates/rust/root.rs.tera"),
+    ),
 ];
 
 /// What the generated files say about where they came from.
@@ -248,9 +254,31 @@ pub struct RenderTimings {
 /// Names prelude items; a generated item with one of these names gets a `_` suffix, so that
 /// generated code can keep using the prelude.
 const PRELUDE: &[&str] = &[
-    "Option", "Some", "None", "Result", "Ok", "Err", "Vec", "Box", "String", "ToString",
-    "Default", "Clone", "Debug", "PartialEq", "Send", "Sync", "Sized", "Copy", "Drop", "Fn",
-    "FnMut", "FnOnce", "From", "Into", "Iterator",
+    "Option",
+    "Some",
+    "None",
+    "Result",
+    "Ok",
+    "Err",
+    "Vec",
+    "Box",
+    "String",
+    "ToString",
+    "Default",
+    "Clone",
+    "Debug",
+    "PartialEq",
+    "Send",
+    "Sync",
+    "Sized",
+    "Copy",
+    "Drop",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "From",
+    "Into",
+    "Iterator",
 ];
 
 struct Naming {
@@ -274,12 +302,19 @@ impl Naming {
                 .map(|(name, id)| {
                     let base = item_name(&name.name);
                     let clash = taken[&(name.namespace.clone(), base.clone())] > 1;
-                    let n = if clash { format!("{base}{id:08x}") } else { base };
+                    let n = if clash {
+                        format!("{base}{id:08x}")
+                    } else {
+                        base
+                    };
                     (name.clone(), n)
                 })
                 .collect()
         }
-        let type_ids = schema.types.keys().map(|n| (n, crc32fast::hash(n.full().as_bytes())));
+        let type_ids = schema
+            .types
+            .keys()
+            .map(|n| (n, crc32fast::hash(n.full().as_bytes())));
         Self {
             ctor: assign(schema.constructors.iter().map(|d| (&d.name, d.id))),
             func: assign(schema.functions.iter().map(|d| (&d.name, d.id))),
@@ -290,8 +325,18 @@ impl Naming {
     fn rust_ty(&self, t: &Ty) -> String {
         rust::ty(
             t,
-            &|n: &Name| self.ty.get(n).cloned().unwrap_or_else(|| item_name(&n.name)),
-            &|n: &Name| self.ctor.get(n).cloned().unwrap_or_else(|| item_name(&n.name)),
+            &|n: &Name| {
+                self.ty
+                    .get(n)
+                    .cloned()
+                    .unwrap_or_else(|| item_name(&n.name))
+            },
+            &|n: &Name| {
+                self.ctor
+                    .get(n)
+                    .cloned()
+                    .unwrap_or_else(|| item_name(&n.name))
+            },
         )
     }
 }
@@ -485,10 +530,17 @@ impl Builder<'_> {
             let (kind, ty, flags, bit) = match &f.kind {
                 FieldKind::Flags => ("flags", Ty::Nat, String::new(), 0),
                 FieldKind::Required { ty } => ("required", ty.clone(), String::new(), 0),
-                FieldKind::Optional { flags, bit, ty } => ("optional", ty.clone(), ident_of(flags), *bit),
+                FieldKind::Optional { flags, bit, ty } => {
+                    ("optional", ty.clone(), ident_of(flags), *bit)
+                }
                 FieldKind::FlagTrue { flags, bit } => {
                     let implied = valued_bits.contains(&(flags.as_str(), *bit));
-                    (if implied { "implied" } else { "flag" }, Ty::True, ident_of(flags), *bit)
+                    (
+                        if implied { "implied" } else { "flag" },
+                        Ty::True,
+                        ident_of(flags),
+                        *bit,
+                    )
                 }
             };
             let spell = |t: &Ty| self.naming.rust_ty(t);
@@ -503,18 +555,30 @@ impl Builder<'_> {
                 _ => ("plain", false, String::new(), String::new()),
             };
             if kind == "required" && ty == Ty::True {
-                return Err(unsupported(format!("field `{}` of type `true` outside a flag", f.name)));
+                return Err(unsupported(format!(
+                    "field `{}` of type `true` outside a flag",
+                    f.name
+                )));
             }
             let users = if kind == "flags" {
                 d.fields
                     .iter()
                     .zip(&idents)
                     .filter_map(|(u, uident)| match &u.kind {
-                        FieldKind::Optional { flags, bit, .. } if *flags == f.name => Some(FlagUser { name: uident.clone(), bit: *bit }),
+                        FieldKind::Optional { flags, bit, .. } if *flags == f.name => {
+                            Some(FlagUser {
+                                name: uident.clone(),
+                                bit: *bit,
+                            })
+                        }
                         FieldKind::FlagTrue { flags, bit }
-                            if *flags == f.name && !valued_bits.contains(&(flags.as_str(), *bit)) =>
+                            if *flags == f.name
+                                && !valued_bits.contains(&(flags.as_str(), *bit)) =>
                         {
-                            Some(FlagUser { name: uident.clone(), bit: *bit })
+                            Some(FlagUser {
+                                name: uident.clone(),
+                                bit: *bit,
+                            })
                         }
                         _ => None,
                     })
@@ -543,7 +607,10 @@ impl Builder<'_> {
                 used,
             });
         }
-        let stored = fields.iter().filter(|f| f.kind != "flags" && f.kind != "implied").count();
+        let stored = fields
+            .iter()
+            .filter(|f| f.kind != "flags" && f.kind != "implied")
+            .count();
         let reader = ["r", "reader", "src", "input"]
             .into_iter()
             .find(|r| !idents.iter().any(|i| i == r))
@@ -570,9 +637,18 @@ impl Builder<'_> {
             gparams: if d.generics.is_empty() {
                 String::new()
             } else {
-                format!("<{}>", d.generics.iter().map(|g| rust::camel(g)).collect::<Vec<_>>().join(", "))
+                format!(
+                    "<{}>",
+                    d.generics
+                        .iter()
+                        .map(|g| rust::camel(g))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             },
-            writes: fields.iter().any(|f| f.kind != "flag" && f.kind != "implied"),
+            writes: fields
+                .iter()
+                .any(|f| f.kind != "flag" && f.kind != "implied"),
             reads: !fields.is_empty(),
             unit: stored == 0,
             fields,
@@ -607,9 +683,14 @@ impl Builder<'_> {
             })
             .collect();
         for (i, c) in t.constructors.iter().enumerate() {
-            let Some(def) = self.schema.constructor(c) else { continue };
+            let Some(def) = self.schema.constructor(c) else {
+                continue;
+            };
             let mut vname = stripped[i].clone();
-            if stripped.iter().filter(|s| **s == vname).count() > 1 || PRELUDE.contains(&vname.as_str()) || vname == "Self_" {
+            if stripped.iter().filter(|s| **s == vname).count() > 1
+                || PRELUDE.contains(&vname.as_str())
+                || vname == "Self_"
+            {
                 vname = format!("{}{:08x}", rust::camel(&c.name), def.id);
             }
             variants.push(VariantView {
@@ -674,7 +755,10 @@ fn file_path(root: &str, path: &[String]) -> String {
 }
 
 /// Builds the views of every file.
-pub fn views(schema: &Schema, opts: &RenderOptions) -> Result<Vec<(String, FileView)>, RenderError> {
+pub fn views(
+    schema: &Schema,
+    opts: &RenderOptions,
+) -> Result<Vec<(String, FileView)>, RenderError> {
     let b = Builder {
         schema,
         naming: Naming::new(schema),
@@ -706,8 +790,11 @@ pub fn views(schema: &Schema, opts: &RenderOptions) -> Result<Vec<(String, FileV
         }
     };
     for (root, tree) in [("types", types), ("functions", functions)] {
-        let children: BTreeMap<Vec<String>, Vec<String>> =
-            tree.nodes.keys().map(|k| (k.clone(), tree.children(k))).collect();
+        let children: BTreeMap<Vec<String>, Vec<String>> = tree
+            .nodes
+            .keys()
+            .map(|k| (k.clone(), tree.children(k)))
+            .collect();
         for (path, structs) in tree.nodes {
             files.push((
                 "module.rs.tera".to_string(),
@@ -722,8 +809,11 @@ pub fn views(schema: &Schema, opts: &RenderOptions) -> Result<Vec<(String, FileV
             ));
         }
     }
-    let children: BTreeMap<Vec<String>, Vec<String>> =
-        enums.nodes.keys().map(|k| (k.clone(), enums.children(k))).collect();
+    let children: BTreeMap<Vec<String>, Vec<String>> = enums
+        .nodes
+        .keys()
+        .map(|k| (k.clone(), enums.children(k)))
+        .collect();
     for (path, items) in enums.nodes {
         files.push((
             "module.rs.tera".to_string(),
@@ -762,7 +852,10 @@ pub fn views(schema: &Schema, opts: &RenderOptions) -> Result<Vec<(String, FileV
 }
 
 /// Renders and formats every file of `schema`, formatting on all cores.
-pub fn render(schema: &Schema, opts: &RenderOptions) -> Result<(Vec<OutputFile>, RenderTimings), RenderError> {
+pub fn render(
+    schema: &Schema,
+    opts: &RenderOptions,
+) -> Result<(Vec<OutputFile>, RenderTimings), RenderError> {
     let mut timings = RenderTimings::default();
     let t = std::time::Instant::now();
     let views = views(schema, opts)?;
@@ -782,10 +875,12 @@ pub fn render(schema: &Schema, opts: &RenderOptions) -> Result<(Vec<OutputFile>,
             template: template.clone(),
             message: error_chain(&e),
         })?;
-        let source = tera.render(template, &context).map_err(|e| RenderError::Template {
-            template: template.clone(),
-            message: error_chain(&e),
-        })?;
+        let source = tera
+            .render(template, &context)
+            .map_err(|e| RenderError::Template {
+                template: template.clone(),
+                message: error_chain(&e),
+            })?;
         sources.push((template.clone(), view.path.clone(), source));
     }
     timings.templates = t.elapsed().as_secs_f64();
@@ -828,7 +923,9 @@ fn format_all(sources: &[(String, String, String)]) -> Result<Vec<(String, Strin
     let mut order: Vec<usize> = (0..sources.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(sources[i].2.len()));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(order.len().max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(order.len().max(1));
     let results: Vec<Vec<(usize, Result<String, RenderError>)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
@@ -844,7 +941,11 @@ fn format_all(sources: &[(String, String, String)]) -> Result<Vec<(String, Strin
                                 template: template.clone(),
                                 file: path.clone(),
                                 message: format!("{e} at line {line}"),
-                                line_text: source.lines().nth(line.saturating_sub(1)).unwrap_or("").to_string(),
+                                line_text: source
+                                    .lines()
+                                    .nth(line.saturating_sub(1))
+                                    .unwrap_or("")
+                                    .to_string(),
                             }
                         });
                         done.push((i, result));

@@ -89,7 +89,10 @@ pub fn item_reader(t: &Ty, at: &str, spell: &dyn Fn(&Ty) -> String) -> String {
             "|r: &mut ::tlgen_runtime::Reader<'_>| r.read_vec_with({boxed}, \"{at}\", {})",
             item_reader(item, at, spell)
         ),
-        _ => format!("<{} as ::tlgen_runtime::Deserializable>::deserialize", spell(t)),
+        _ => format!(
+            "<{} as ::tlgen_runtime::Deserializable>::deserialize",
+            spell(t)
+        ),
     }
 }
 

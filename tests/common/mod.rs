@@ -21,17 +21,25 @@ pub fn shared(rel: &str) -> Option<PathBuf> {
             path.display()
         );
     }
-    eprintln!("skipping: {} is missing (../shared is not beside this checkout)", path.display());
+    eprintln!(
+        "skipping: {} is missing (../shared is not beside this checkout)",
+        path.display()
+    );
     None
 }
 
 /// Every `.tl` file under `../shared/schemas`, sorted.
 pub fn shared_schemas() -> Vec<PathBuf> {
-    let Some(dir) = shared("schemas") else { return Vec::new() };
+    let Some(dir) = shared("schemas") else {
+        return Vec::new();
+    };
     let mut files = Vec::new();
     let mut stack = vec![dir];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("schemas dir is readable").flatten() {
+        for entry in std::fs::read_dir(&d)
+            .expect("schemas dir is readable")
+            .flatten()
+        {
             let p = entry.path();
             if p.is_dir() {
                 stack.push(p);
