@@ -35,9 +35,12 @@ pub const BASE_URL_ENV: &str = "TLGEN_FETCH_BASE_URL";
 
 /// Arguments of `tlgen fetch`.
 #[derive(clap::Args, Debug, Clone)]
+#[command(
+    after_help = "Exit status: 0 the schema was written; 2 usage, network, schema or file error (nothing was written)."
+)]
 pub struct FetchArgs {
     /// Where to write the schema.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub out: std::path::PathBuf,
     /// `tdesktop` (Telegram Desktop's api.tl), `tdlib` (TDLib's telegram_api.tl and the layer
     /// from its Version.h), or the http(s) URL of a schema.
@@ -49,8 +52,8 @@ pub struct FetchArgs {
     /// Also read this schema and say whether the fetched one has a newer layer.
     #[arg(long, value_name = "OLD.tl")]
     pub compare: Option<PathBuf>,
-    /// Replaces https://raw.githubusercontent.com for the tdesktop and tdlib sources (also
-    /// from the TLGEN_FETCH_BASE_URL environment variable).
+    /// Base URL replacing raw.githubusercontent.com for the tdesktop and tdlib sources, for
+    /// mirrors and tests (default: the TLGEN_FETCH_BASE_URL environment variable, if set).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
     /// The layer, when the schema does not say it (or to override it).
@@ -143,12 +146,12 @@ pub enum FetchError {
         /// What the client said.
         message: String,
     },
-    /// The body ended before the length the server announced.
+    /// The body ended before the length the server announced, or the connection closed early.
     Truncated {
         /// The URL.
         url: String,
-        /// `Content-Length`.
-        expected: u64,
+        /// `Content-Length`, when the server sent one.
+        expected: Option<u64>,
         /// Bytes received.
         received: u64,
     },
@@ -193,9 +196,21 @@ impl fmt::Display for FetchError {
             Self::Usage(m) => write!(f, "{m}"),
             Self::Status { url, status } => write!(f, "http status {status} from {url}: expected 200"),
             Self::Transport { url, message } => write!(f, "cannot download {url}: {message}"),
-            Self::Truncated { url, expected, received } => write!(
+            Self::Truncated {
+                url,
+                expected: Some(expected),
+                received,
+            } => write!(
                 f,
                 "truncated download from {url}: expected {expected} bytes (content-length), received {received}"
+            ),
+            Self::Truncated {
+                url,
+                expected: None,
+                received,
+            } => write!(
+                f,
+                "truncated download from {url}: the connection closed early, after {received} bytes"
             ),
             Self::TooLarge { url, limit } => write!(f, "download from {url} is larger than the limit of {limit} bytes"),
             Self::NotText { url } => write!(f, "download from {url} is not utf-8 text"),
@@ -296,14 +311,14 @@ impl Client {
         let received = u64::try_from(body.len()).unwrap_or(u64::MAX);
         if let Err(e) = read {
             return Err(match expected {
-                Some(expected) if received < expected => FetchError::Truncated {
+                Some(n) if received < n => FetchError::Truncated {
                     url: url.to_string(),
                     expected,
                     received,
                 },
                 _ if e.kind() == std::io::ErrorKind::UnexpectedEof => FetchError::Truncated {
                     url: url.to_string(),
-                    expected: expected.unwrap_or(0),
+                    expected,
                     received,
                 },
                 _ => FetchError::Transport {
@@ -318,7 +333,7 @@ impl Client {
                 limit: MAX_DOWNLOAD,
             });
         }
-        if let Some(expected) = expected.filter(|&n| n != received) {
+        if expected.is_some_and(|n| n != received) {
             return Err(FetchError::Truncated {
                 url: url.to_string(),
                 expected,

@@ -160,10 +160,14 @@ pub struct StructView {
     pub unit: bool,
     /// Name of the reader variable (one no field uses).
     pub reader: String,
-    /// Whether serialization writes anything.
-    pub writes: bool,
-    /// Whether deserialization reads anything.
-    pub reads: bool,
+    /// The field codecs as one (nested) tuple type.
+    pub wire: String,
+    /// TL names of the wire fields, in order.
+    pub field_names: Vec<String>,
+    /// The pattern that takes the read tuple apart.
+    pub pattern: String,
+    /// The tuple of references written out.
+    pub refs: String,
 }
 
 /// A field, with how it travels.
@@ -197,6 +201,8 @@ pub struct FieldView {
     pub users: Vec<FlagUser>,
     /// For a flags word: whether any field reads it back.
     pub used: bool,
+    /// The field's wire codec (`tl::wire::Field`).
+    pub codec: String,
 }
 
 /// A field that sets a bit of a flags word.
@@ -560,6 +566,35 @@ impl Builder<'_> {
                     f.name
                 )));
             }
+            let word_of = |flags: &str| {
+                d.fields
+                    .iter()
+                    .filter(|g| matches!(g.kind, FieldKind::Flags))
+                    .position(|g| g.name == flags)
+            };
+            let word = match &f.kind {
+                FieldKind::Flags => word_of(&f.name),
+                FieldKind::Optional { flags, .. } | FieldKind::FlagTrue { flags, .. } => {
+                    word_of(flags)
+                }
+                _ => Some(0),
+            };
+            let word = match word {
+                Some(w) if w < 4 => w,
+                _ => {
+                    return Err(unsupported(format!(
+                        "more than 4 flags words (at `{}`)",
+                        f.name
+                    )))
+                }
+            };
+            let item = rust::item_codec(&ty, &spell);
+            let codec = match kind {
+                "flags" => format!("tlw::Flags<{word}>"),
+                "flag" | "implied" => format!("tlw::Bit<{word}, {bit}>"),
+                "optional" => format!("tlw::Opt<{word}, {bit}, {item}>"),
+                _ => format!("tlw::Req<{item}>"),
+            };
             let users = if kind == "flags" {
                 d.fields
                     .iter()
@@ -605,6 +640,7 @@ impl Builder<'_> {
                 item_write,
                 users,
                 used,
+                codec,
             });
         }
         let stored = fields
@@ -627,7 +663,35 @@ impl Builder<'_> {
             doc.push(doc_text(text));
             doc.push(String::new());
         }
+        let is_stored = |f: &FieldView| f.kind != "flags" && f.kind != "implied";
+        let wire = rust::tuple(&fields.iter().map(|f| f.codec.clone()).collect::<Vec<_>>());
+        let pattern = rust::tuple(
+            &fields
+                .iter()
+                .map(|f| {
+                    if is_stored(f) {
+                        f.name.clone()
+                    } else {
+                        "_".into()
+                    }
+                })
+                .collect::<Vec<_>>(),
+        );
+        let refs = rust::tuple(
+            &fields
+                .iter()
+                .map(|f| match f.kind {
+                    "flags" => "&()".to_string(),
+                    "implied" => "&false".to_string(),
+                    _ => format!("&self.{}", f.name),
+                })
+                .collect::<Vec<_>>(),
+        );
         Ok(StructView {
+            wire,
+            pattern,
+            refs,
+            field_names: d.fields.iter().map(|f| f.name.clone()).collect(),
             name,
             tl_name,
             id: id_hex(d.id),
@@ -646,10 +710,6 @@ impl Builder<'_> {
                         .join(", ")
                 )
             },
-            writes: fields
-                .iter()
-                .any(|f| f.kind != "flag" && f.kind != "implied"),
-            reads: !fields.is_empty(),
             unit: stored == 0,
             fields,
             default,

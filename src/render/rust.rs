@@ -109,6 +109,32 @@ pub fn item_writer(t: &Ty, spell: &dyn Fn(&Ty) -> String) -> String {
     }
 }
 
+/// The wire codec of one value (`tl::wire::Item`): the Rust type itself when it serializes itself
+/// (boxed types, primitives, `Vec` of those), `BareOf<T>` for a bare constructor, `VecOf<..>` for a
+/// vector with a bare part.
+pub fn item_codec(t: &Ty, spell: &dyn Fn(&Ty) -> String) -> String {
+    match t {
+        Ty::Bare { .. } => format!("tlw::BareOf<{}>", spell(t)),
+        Ty::Vector { boxed, item } if !super::all_boxed(t) => {
+            format!("tlw::VecOf<{boxed}, {}>", item_codec(item, spell))
+        }
+        _ => spell(t),
+    }
+}
+
+/// A tuple of `items`, nested in chunks of `tl::wire::TUPLE_WIDTH` (16).
+pub fn tuple(items: &[String]) -> String {
+    const WIDTH: usize = 16;
+    if items.len() > WIDTH {
+        let groups: Vec<String> = items.chunks(WIDTH).map(tuple).collect();
+        return tuple(&groups);
+    }
+    match items {
+        [one] => format!("({one},)"),
+        _ => format!("({})", items.join(", ")),
+    }
+}
+
 /// Formats one generated Rust file: parsed by syn, printed by prettyplease.
 pub fn format(source: &str) -> Result<String, syn::Error> {
     syn::parse_file(source).map(|file| prettyplease::unparse(&file))

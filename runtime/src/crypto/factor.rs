@@ -21,7 +21,7 @@ pub fn factorize_pq(pq: u64) -> Result<(u64, u64), CryptoError> {
     if pq < 15 {
         return reject("too small");
     }
-    if pq % 2 == 0 {
+    if pq.is_multiple_of(2) {
         return reject("even");
     }
     if is_prime(pq) {
@@ -44,7 +44,7 @@ pub fn factorize_pq(pq: u64) -> Result<(u64, u64), CryptoError> {
 /// Pollard–Brent rho with `f(x) = x^2 + c`.
 fn find_divisor(n: u64) -> Option<u64> {
     for small in [3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47] {
-        if n % small == 0 {
+        if n.is_multiple_of(small) {
             return Some(small);
         }
     }
@@ -115,7 +115,7 @@ pub(crate) fn is_prime(n: u64) -> bool {
         return false;
     }
     for p in BASES {
-        if n % p == 0 {
+        if n.is_multiple_of(p) {
             return n == p;
         }
     }

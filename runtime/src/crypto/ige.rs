@@ -185,7 +185,7 @@ impl BlockClosure for IgeChain<'_> {
 }
 
 fn check_aligned(len: usize) -> Result<(), CryptoError> {
-    if len % BLOCK_LEN == 0 {
+    if len.is_multiple_of(BLOCK_LEN) {
         Ok(())
     } else {
         Err(CryptoError::UnalignedLength {

@@ -80,7 +80,7 @@ pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, CryptoError> {
             out.push(((acc >> bits) & 0xff) as u8); // masked to 8 bits
         }
     }
-    if symbols % 4 != 0 {
+    if !symbols.is_multiple_of(4) {
         return Err(CryptoError::InvalidBase64 { offset: text.len() });
     }
     Ok(out)

@@ -61,8 +61,8 @@ pub enum DecodeErrorKind {
 pub struct DecodeError {
     kind: DecodeErrorKind,
     offset: usize,
-    /// Innermost first, as the error unwinds.
-    path: Vec<&'static str>,
+    /// Innermost first, as the error unwinds: (type, field); field is empty when not known.
+    path: Vec<(&'static str, &'static str)>,
 }
 
 impl DecodeError {
@@ -78,7 +78,14 @@ impl DecodeError {
     /// Adds the enclosing `type.field` as the error leaves it.
     #[cold]
     pub fn within(mut self, at: &'static str) -> Self {
-        self.path.push(at);
+        self.path.push((at, ""));
+        self
+    }
+
+    /// Adds the enclosing constructor and field as the error leaves it.
+    #[cold]
+    pub fn within_field(mut self, ctor: &'static str, field: &'static str) -> Self {
+        self.path.push((ctor, field));
         self
     }
 
@@ -92,8 +99,9 @@ impl DecodeError {
         self.offset
     }
 
-    /// The `type.field` names from the outermost value to the failing one.
-    pub fn path(&self) -> impl Iterator<Item = &'static str> + '_ {
+    /// The `(type, field)` pairs from the outermost value to the failing one (field empty when
+    /// the place was named as a whole).
+    pub fn path(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
         self.path.iter().rev().copied()
     }
 }
@@ -139,11 +147,14 @@ impl fmt::Display for DecodeError {
         write!(f, "{} at byte {}", self.kind, self.offset)?;
         if !self.path.is_empty() {
             f.write_str(" in ")?;
-            for (i, at) in self.path().enumerate() {
+            for (i, (ty, field)) in self.path().enumerate() {
                 if i > 0 {
                     f.write_str(" > ")?;
                 }
-                f.write_str(at)?;
+                f.write_str(ty)?;
+                if !field.is_empty() {
+                    write!(f, ".{field}")?;
+                }
             }
         }
         Ok(())

@@ -7,10 +7,12 @@
 mod error;
 mod primitives;
 mod reader;
+pub mod wire;
 
 pub use error::{DecodeError, DecodeErrorKind};
 pub use primitives::{write_bytes, write_count, write_vec_with, Object, VECTOR_ID};
 pub use reader::{Reader, DEFAULT_MAX_DEPTH};
+pub use wire::Fields;
 
 /// A value that can be written in TL form (boxed, where the type is boxed).
 pub trait Serializable {

@@ -56,7 +56,7 @@ impl Framing for Abridged {
         if quick_ack && self.role != Role::Client {
             return Err(self.unsupported("requesting a quick ack"));
         }
-        if payload.len() % 4 != 0 {
+        if !payload.len().is_multiple_of(4) {
             return Err(TransportError::UnalignedPayload { len: payload.len() });
         }
         let max = self.max_frame_len.min(MAX_WORDS * 4);

@@ -66,7 +66,7 @@ impl Framing for Full {
         if quick_ack {
             return Err(self.unsupported("requesting a quick ack"));
         }
-        if payload.len() % 4 != 0 {
+        if !payload.len().is_multiple_of(4) {
             return Err(TransportError::UnalignedPayload { len: payload.len() });
         }
         let max = self.max_frame_len.min(0x7fff_ffff - OVERHEAD);

@@ -81,7 +81,7 @@ pub(super) fn pack_header(
     if quick_ack && framing.role() != Role::Client {
         return Err(framing.unsupported("requesting a quick ack"));
     }
-    if len % 4 != 0 {
+    if !len.is_multiple_of(4) {
         return Err(TransportError::UnalignedPayload { len });
     }
     // Leaves room for the padding below bit 31, which marks quick acks.
@@ -110,7 +110,7 @@ pub(super) fn unpack_frame(
         return Ok(Some((Frame::QuickAck(word), 4)));
     }
     let len = word & !QUICK_ACK_BIT;
-    if len == 0 || (!padded && len % 4 != 0) {
+    if len == 0 || (!padded && !len.is_multiple_of(4)) {
         return Err(TransportError::BadLength {
             len: i64::from(len),
             expected: if padded {

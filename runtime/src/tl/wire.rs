@@ -1,0 +1,350 @@
+//! Declarative field layouts: a constructor names its fields' wire codecs as a tuple type, and
+//! the generic code here reads and writes them, computing flags words on the way out.
+//!
+//! A generated constructor implements [`Fields`] with, for example,
+//! `type Wire = (Flags<0>, Bit<0, 2>, Req<InputFile>, Opt<0, 0, Vec<InputDocument>>)`: the
+//! flags word 0, a `flags.2?true` bit, a required field, an optional field on bit 0. [`Bare`]
+//! follows for every such type, so the generated crate holds declarations, not code: what is the
+//! same for every constructor is written once, here.
+
+use std::marker::PhantomData;
+
+use super::{Bare, DecodeError, Deserializable, Identifiable, Reader, Serializable};
+
+/// How many `#` flags words one constructor may have (`flags`, `flags2`, ...).
+pub const MAX_FLAG_WORDS: usize = 4;
+
+/// State while reading or writing one constructor: its flags words and which field is next.
+#[derive(Debug)]
+pub struct Cursor {
+    words: [u32; MAX_FLAG_WORDS],
+    ctor: &'static str,
+    names: &'static [&'static str],
+    next: usize,
+}
+
+impl Cursor {
+    fn new(ctor: &'static str, names: &'static [&'static str]) -> Self {
+        Self {
+            words: [0; MAX_FLAG_WORDS],
+            ctor,
+            names,
+            next: 0,
+        }
+    }
+
+    /// Moves to the next field, returning its name for error messages.
+    #[inline]
+    fn field(&mut self) -> &'static str {
+        let name = self.names.get(self.next).copied().unwrap_or("?");
+        self.next += 1;
+        name
+    }
+
+    #[inline]
+    fn is_set(&self, word: usize, bit: u32) -> bool {
+        self.words.get(word).is_some_and(|w| w & (1 << bit) != 0)
+    }
+}
+
+/// The wire codec of one field (or of a tuple of fields).
+pub trait Field {
+    /// The stored value.
+    type Value;
+    /// A cheap view of the stored value, for writing.
+    type Ref<'a>: Copy
+    where
+        Self: 'a;
+    /// Reads the field.
+    fn read(r: &mut Reader<'_>, cx: &mut Cursor) -> Result<Self::Value, DecodeError>;
+    /// Sets the flags bits the value stands for.
+    fn bits(v: Self::Ref<'_>, words: &mut [u32; MAX_FLAG_WORDS]);
+    /// Writes the field.
+    fn write(v: Self::Ref<'_>, words: &[u32; MAX_FLAG_WORDS], out: &mut Vec<u8>);
+}
+
+/// How one value of a field travels: boxed or bare (`Item` for `T`: as `T` serializes itself;
+/// [`BareOf`]: without its id; [`VecOf`]: a vector with a bare part).
+pub trait Item {
+    /// The value.
+    type Value;
+    /// Reads one value.
+    fn read_item(r: &mut Reader<'_>) -> Result<Self::Value, DecodeError>;
+    /// Writes one value.
+    fn write_item(v: &Self::Value, out: &mut Vec<u8>);
+}
+
+impl<T: Serializable + Deserializable> Item for T {
+    type Value = T;
+    #[inline]
+    fn read_item(r: &mut Reader<'_>) -> Result<T, DecodeError> {
+        T::deserialize(r)
+    }
+    #[inline]
+    fn write_item(v: &T, out: &mut Vec<u8>) {
+        v.serialize(out);
+    }
+}
+
+/// A constructor written bare (`%T`, or a constructor name used as a type).
+pub struct BareOf<T>(PhantomData<T>);
+
+impl<T: Bare> Item for BareOf<T> {
+    type Value = T;
+    #[inline]
+    fn read_item(r: &mut Reader<'_>) -> Result<T, DecodeError> {
+        T::deserialize_bare(r)
+    }
+    #[inline]
+    fn write_item(v: &T, out: &mut Vec<u8>) {
+        v.serialize_bare(out);
+    }
+}
+
+/// A vector of `I`: with the `vector` id when `BOXED` (`Vector<T>`), else count and items only.
+pub struct VecOf<const BOXED: bool, I>(PhantomData<I>);
+
+impl<const BOXED: bool, I: Item> Item for VecOf<BOXED, I> {
+    type Value = Vec<I::Value>;
+    fn read_item(r: &mut Reader<'_>) -> Result<Self::Value, DecodeError> {
+        if BOXED {
+            r.expect_id(super::VECTOR_ID, "Vector")?;
+        }
+        let count = r.read_count()?;
+        let mut items = Vec::with_capacity(count);
+        for _ in 0..count {
+            items.push(I::read_item(r)?);
+        }
+        Ok(items)
+    }
+    fn write_item(v: &Self::Value, out: &mut Vec<u8>) {
+        if BOXED {
+            out.extend_from_slice(&super::VECTOR_ID.to_le_bytes());
+        }
+        super::write_count(out, v.len());
+        for item in v {
+            I::write_item(item, out);
+        }
+    }
+}
+
+/// A required field.
+pub struct Req<I>(PhantomData<I>);
+
+impl<I: Item> Field for Req<I> {
+    type Value = I::Value;
+    type Ref<'a>
+        = &'a I::Value
+    where
+        Self: 'a;
+    #[inline]
+    fn read(r: &mut Reader<'_>, cx: &mut Cursor) -> Result<I::Value, DecodeError> {
+        let name = cx.field();
+        I::read_item(r).map_err(|e| e.within_field(cx.ctor, name))
+    }
+    #[inline]
+    fn bits(_: &I::Value, _: &mut [u32; MAX_FLAG_WORDS]) {}
+    #[inline]
+    fn write(v: &I::Value, _: &[u32; MAX_FLAG_WORDS], out: &mut Vec<u8>) {
+        I::write_item(v, out);
+    }
+}
+
+/// An optional field `flagsW.B?T`: present when bit `B` of flags word `W` is set.
+pub struct Opt<const W: usize, const B: u32, I>(PhantomData<I>);
+
+impl<const W: usize, const B: u32, I: Item> Field for Opt<W, B, I> {
+    type Value = Option<I::Value>;
+    type Ref<'a>
+        = &'a Option<I::Value>
+    where
+        Self: 'a;
+    #[inline]
+    fn read(r: &mut Reader<'_>, cx: &mut Cursor) -> Result<Self::Value, DecodeError> {
+        let name = cx.field();
+        if cx.is_set(W, B) {
+            I::read_item(r)
+                .map(Some)
+                .map_err(|e| e.within_field(cx.ctor, name))
+        } else {
+            Ok(None)
+        }
+    }
+    #[inline]
+    fn bits(v: &Self::Value, words: &mut [u32; MAX_FLAG_WORDS]) {
+        if let (Some(_), Some(word)) = (v, words.get_mut(W)) {
+            *word |= 1 << B;
+        }
+    }
+    #[inline]
+    fn write(v: &Self::Value, _: &[u32; MAX_FLAG_WORDS], out: &mut Vec<u8>) {
+        if let Some(value) = v {
+            I::write_item(value, out);
+        }
+    }
+}
+
+/// A `flagsW.B?true` field: the bit itself, no data.
+pub struct Bit<const W: usize, const B: u32>;
+
+impl<const W: usize, const B: u32> Field for Bit<W, B> {
+    type Value = bool;
+    type Ref<'a> = &'a bool;
+    #[inline]
+    fn read(_: &mut Reader<'_>, cx: &mut Cursor) -> Result<bool, DecodeError> {
+        cx.field();
+        Ok(cx.is_set(W, B))
+    }
+    #[inline]
+    fn bits(v: &bool, words: &mut [u32; MAX_FLAG_WORDS]) {
+        if let (true, Some(word)) = (*v, words.get_mut(W)) {
+            *word |= 1 << B;
+        }
+    }
+    #[inline]
+    fn write(_: &bool, _: &[u32; MAX_FLAG_WORDS], _: &mut Vec<u8>) {}
+}
+
+/// A `#` flags word, number `W` of its constructor; not stored, computed when writing.
+pub struct Flags<const W: usize>;
+
+impl<const W: usize> Field for Flags<W> {
+    type Value = ();
+    type Ref<'a> = &'a ();
+    #[inline]
+    fn read(r: &mut Reader<'_>, cx: &mut Cursor) -> Result<(), DecodeError> {
+        let name = cx.field();
+        let word = u32::deserialize(r).map_err(|e| e.within_field(cx.ctor, name))?;
+        if let Some(w) = cx.words.get_mut(W) {
+            *w = word;
+        }
+        Ok(())
+    }
+    #[inline]
+    fn bits(_: &(), _: &mut [u32; MAX_FLAG_WORDS]) {}
+    #[inline]
+    fn write(_: &(), words: &[u32; MAX_FLAG_WORDS], out: &mut Vec<u8>) {
+        words.get(W).copied().unwrap_or(0).serialize(out);
+    }
+}
+
+macro_rules! tuple_field {
+    ($($t:ident $i:tt),*) => {
+        impl<$($t: Field),*> Field for ($($t,)*) {
+            type Value = ($($t::Value,)*);
+            type Ref<'a> = ($($t::Ref<'a>,)*) where Self: 'a;
+            #[inline]
+            #[allow(unused_variables, clippy::unused_unit)]
+            fn read(r: &mut Reader<'_>, cx: &mut Cursor) -> Result<Self::Value, DecodeError> {
+                Ok(($($t::read(r, cx)?,)*))
+            }
+            #[inline]
+            #[allow(unused_variables)]
+            fn bits(v: Self::Ref<'_>, words: &mut [u32; MAX_FLAG_WORDS]) {
+                $($t::bits(v.$i, words);)*
+            }
+            #[inline]
+            #[allow(unused_variables)]
+            fn write(v: Self::Ref<'_>, words: &[u32; MAX_FLAG_WORDS], out: &mut Vec<u8>) {
+                $($t::write(v.$i, words, out);)*
+            }
+        }
+    };
+}
+
+tuple_field!();
+tuple_field!(A 0);
+tuple_field!(A 0, B 1);
+tuple_field!(A 0, B 1, C 2);
+tuple_field!(A 0, B 1, C 2, D 3);
+tuple_field!(A 0, B 1, C 2, D 3, E 4);
+tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
+tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
+tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
+tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15);
+
+/// The most fields one tuple level holds; the generator nests tuples for wider constructors.
+pub const TUPLE_WIDTH: usize = 16;
+
+/// A constructor or function described by its field layout. [`Bare`] (and so
+/// [`Serializable`]/[`Deserializable`]) follows for every implementor.
+pub trait Fields: Sized {
+    /// The codecs of the fields, in wire order (flags words included).
+    type Wire: Field;
+    /// The TL names of the fields, in wire order, for error messages.
+    const FIELDS: &'static [&'static str];
+    /// Builds the value from what was read.
+    fn from_wire(v: <Self::Wire as Field>::Value) -> Self;
+    /// Views the value for writing.
+    fn to_wire(&self) -> <Self::Wire as Field>::Ref<'_>;
+}
+
+impl<T: Fields + Identifiable> Bare for T {
+    #[inline]
+    fn serialize_bare(&self, out: &mut Vec<u8>) {
+        let v = self.to_wire();
+        let mut words = [0; MAX_FLAG_WORDS];
+        T::Wire::bits(v, &mut words);
+        T::Wire::write(v, &words, out);
+    }
+
+    #[inline]
+    fn deserialize_bare(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let mut cx = Cursor::new(T::NAME, T::FIELDS);
+        T::Wire::read(r, &mut cx).map(T::from_wire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `c flags:# a:flags.0?true b:flags.1?int = T` (shared/vectors/tl-crc32-and-serialization.txt, section D).
+    #[derive(Debug, PartialEq)]
+    struct C {
+        a: bool,
+        b: Option<i32>,
+    }
+
+    impl Identifiable for C {
+        const CONSTRUCTOR_ID: u32 = 0x1234_5678;
+        const NAME: &'static str = "c";
+    }
+
+    impl Fields for C {
+        type Wire = (Flags<0>, Bit<0, 0>, Opt<0, 1, i32>);
+        const FIELDS: &'static [&'static str] = &["flags", "a", "b"];
+        fn from_wire((_, a, b): <Self::Wire as Field>::Value) -> Self {
+            Self { a, b }
+        }
+        fn to_wire(&self) -> <Self::Wire as Field>::Ref<'_> {
+            (&(), &self.a, &self.b)
+        }
+    }
+
+    #[test]
+    fn flags_are_computed_and_read_back() {
+        let c = C {
+            a: true,
+            b: Some(7),
+        };
+        let mut out = Vec::new();
+        c.serialize_bare(&mut out);
+        assert_eq!(out, [3, 0, 0, 0, 7, 0, 0, 0]);
+        assert_eq!(C::deserialize_bare(&mut Reader::new(&out)).unwrap(), c);
+        let none = C { a: false, b: None };
+        assert_eq!(none.to_bytes()[4..], [0, 0, 0, 0]);
+        let err = C::deserialize_bare(&mut Reader::new(&[2, 0, 0, 0, 1])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unexpected end of input: needed 4 bytes, 1 left at byte 4 in c.b"
+        );
+    }
+}
