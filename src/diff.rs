@@ -1542,7 +1542,8 @@ pub fn run(args: &DiffArgs) -> u8 {
             }
         },
     };
-    print!("{out}");
+    // A closed pipe (`tlgen diff ... | head`) is not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
     u8::from(d.fails(args.fail_on))
 }
 

@@ -978,10 +978,42 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     msg
 }
 
-/// Formats files in parallel: largest first, each thread taking the next file.
+/// Marks the start of an item in rendered source (a plain comment: syn drops it).
+const ITEM_MARK: &str = "// tlgen:item\n";
+
+/// Splits a rendered file into pieces of about `target` bytes at item boundaries, so that large
+/// files are formatted on several cores; prettyplease prints a file as its items one after the
+/// other, so the formatted pieces joined are the formatted file.
+fn pieces(source: &str, target: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut last = 0;
+    for (at, _) in source.match_indices(ITEM_MARK) {
+        if at - start >= target && last > start {
+            out.push(&source[start..last]);
+            start = last;
+        }
+        last = at;
+    }
+    if source.len() - start >= target && last > start {
+        out.push(&source[start..last]);
+        start = last;
+    }
+    out.push(&source[start..]);
+    out
+}
+
+/// Formats files in parallel: pieces of large files, largest first, each thread taking the next.
 fn format_all(sources: &[(String, String, String)]) -> Result<Vec<(String, String)>, RenderError> {
-    let mut order: Vec<usize> = (0..sources.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(sources[i].2.len()));
+    const PIECE: usize = 128 * 1024;
+    // (file index, piece text)
+    let work: Vec<(usize, &str)> = sources
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (_, _, source))| pieces(source, PIECE).into_iter().map(move |p| (i, p)))
+        .collect();
+    let mut order: Vec<usize> = (0..work.len()).collect();
+    order.sort_by_key(|&k| std::cmp::Reverse(work[k].1.len()));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -993,22 +1025,23 @@ fn format_all(sources: &[(String, String, String)]) -> Result<Vec<(String, Strin
                     let mut done = Vec::new();
                     loop {
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&i) = order.get(k) else { break };
-                        let (template, path, source) = &sources[i];
-                        let result = rust::format(source).map_err(|e| {
+                        let Some(&w) = order.get(k) else { break };
+                        let (i, piece) = work[w];
+                        let (template, path, _) = &sources[i];
+                        let result = rust::format(piece).map_err(|e| {
                             let line = e.span().start().line;
                             RenderError::InvalidOutput {
                                 template: template.clone(),
                                 file: path.clone(),
-                                message: format!("{e} at line {line}"),
-                                line_text: source
+                                message: format!("{e} at line {line} of a piece"),
+                                line_text: piece
                                     .lines()
                                     .nth(line.saturating_sub(1))
                                     .unwrap_or("")
                                     .to_string(),
                             }
                         });
-                        done.push((i, result));
+                        done.push((w, result));
                     }
                     done
                 })
@@ -1019,13 +1052,17 @@ fn format_all(sources: &[(String, String, String)]) -> Result<Vec<(String, Strin
             .map(|h| h.join().unwrap_or_default())
             .collect()
     });
-    let mut out: Vec<Option<String>> = vec![None; sources.len()];
-    for (i, result) in results.into_iter().flatten() {
-        out[i] = Some(result?);
+    let mut formatted: Vec<Option<String>> = vec![None; work.len()];
+    for (w, result) in results.into_iter().flatten() {
+        formatted[w] = Some(result?);
+    }
+    let mut bodies = vec![String::new(); sources.len()];
+    for ((i, _), body) in work.iter().zip(formatted) {
+        bodies[*i].push_str(&body.unwrap_or_default());
     }
     Ok(sources
         .iter()
-        .zip(out)
-        .map(|((_, path, _), body)| (path.clone(), body.unwrap_or_default()))
+        .zip(bodies)
+        .map(|((_, path, _), body)| (path.clone(), body))
         .collect())
 }
