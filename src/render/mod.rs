@@ -240,7 +240,7 @@ pub struct VariantView {
     pub id: String,
     /// No fields: a unit variant.
     pub unit: bool,
-    /// Boxed to break a cycle of types.
+    /// Boxed: to break a cycle of types, or because the constructor is large.
     pub boxed: bool,
     /// The default variant.
     pub default: bool,
@@ -454,6 +454,18 @@ impl<'a> Shapes<'a> {
                 .is_some_and(|d| d.fields.is_empty())
         })
     }
+}
+
+/// An enum variant holds its constructor inline when the constructor stores at most this many
+/// fields, and in a `Box` above it: enums stay small (`Vec<enums::Message>` is a vector of
+/// pointers, not of 2.5 KB values), so decoding moves pointers instead of copying large values.
+const INLINE_FIELDS: usize = 4;
+
+fn stored_fields(d: &Definition) -> usize {
+    d.fields
+        .iter()
+        .filter(|f| !matches!(f.kind, FieldKind::Flags))
+        .count()
 }
 
 /// Escapes text for a rustdoc line: no markdown links or html.
@@ -758,7 +770,7 @@ impl Builder<'_> {
                 path: rust::item_path("types", c, &self.naming.ctor[c]),
                 id: id_hex(def.id),
                 unit: def.fields.is_empty(),
-                boxed: self.shapes.recursive.contains(c),
+                boxed: self.shapes.recursive.contains(c) || stored_fields(def) > INLINE_FIELDS,
                 default: default_variant == Some(c),
             });
         }
