@@ -1030,23 +1030,8 @@ fn field_shape(f: &Field, fields: &[Field]) -> Option<String> {
 }
 
 fn rust_shape(ty: &Ty) -> String {
-    match ty {
-        Ty::Int => "i32".into(),
-        Ty::Long => "i64".into(),
-        Ty::Double => "f64".into(),
-        Ty::Nat => "u32".into(),
-        Ty::String => "String".into(),
-        Ty::Bytes => "Vec<u8>".into(),
-        Ty::Int128 => "[u8; 16]".into(),
-        Ty::Int256 => "[u8; 32]".into(),
-        Ty::Int512 => "[u8; 64]".into(),
-        Ty::Bool | Ty::True => "bool".into(),
-        Ty::Object => "Object".into(),
-        Ty::Vector { item, .. } => format!("Vec<{}>", rust_shape(item)),
-        Ty::Boxed { name } => format!("enums::{}", name.full()),
-        Ty::Bare { constructor } => format!("types::{}", constructor.full()),
-        Ty::Generic { name } => rust::camel(name),
-    }
+    // The renderer's own spelling; names stay TL names (only equality matters here).
+    rust::ty(ty, &|n: &Name| n.full(), &|n: &Name| n.full())
 }
 
 /// A type as written in TL.
