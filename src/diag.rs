@@ -58,7 +58,10 @@ impl<'a> SourceMap<'a> {
         len: usize,
         message: impl Into<String>,
     ) -> Diagnostic {
-        let offset = offset.min(self.text.len());
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
         let line_idx = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line_idx];
         let end = self.text[start..]
@@ -66,10 +69,11 @@ impl<'a> SourceMap<'a> {
             .map_or(self.text.len(), |i| start + i);
         let source_line = self.text[start..end].trim_end_matches('\r').to_string();
         let column = self.text[start..offset].chars().count() + 1;
-        let width = self.text[offset..(offset + len).min(end).max(offset)]
-            .chars()
-            .count()
-            .max(1);
+        let mut stop = (offset + len).min(end).max(offset);
+        while !self.text.is_char_boundary(stop) {
+            stop += 1;
+        }
+        let width = self.text[offset..stop].chars().count().max(1);
         Diagnostic {
             severity,
             message: message.into(),

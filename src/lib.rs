@@ -308,3 +308,42 @@ fn generated_files(dir: &Path) -> Vec<PathBuf> {
 
 pub mod diff;
 pub mod fetch;
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Schema files are untrusted: any text gets diagnostics, never a panic.
+        #[test]
+        fn any_schema_text_is_checked_without_panicking(
+            text in "[a-zA-Z0-9_.#:?<>!%{}\\[\\]*=; \t\n/@é字🙂-]{0,200}"
+        ) {
+            let (_, diags) = super::check("fuzz.tl", &text);
+            for d in &diags {
+                let _ = d.to_string();
+            }
+        }
+
+        /// Real-looking lines with mutations.
+        #[test]
+        fn mutated_definitions_never_panic(cut in 0usize..120, insert in "[é#:;<>{}?%!.]{0,3}") {
+            let line = "// é comment 字\ninputMediaUploadedPhoto#7d8375da flags:# spoiler:flags.2?true file:InputFile stickers:flags.0?Vector<InputDocument> = InputMedia;\n";
+            let mut cut = cut.min(line.len());
+            while !line.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let text = format!("{}{insert}{}", &line[..cut], &line[cut..]);
+            let _ = super::generate_source("fuzz.tl", &text, None);
+        }
+    }
+
+    #[test]
+    fn non_ascii_comments_and_names_are_fine() {
+        let (schema, diags) =
+            super::check("t.tl", "// описание 字 🙂\nfoo x:int = Foo;\nbär = B;\n");
+        assert!(schema.is_none());
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].line, 3);
+    }
+}

@@ -233,6 +233,9 @@ pub fn parse(map: &SourceMap<'_>, text: &str) -> (AstSchema, Vec<Diagnostic>) {
                     ));
                     comments.clear();
                     pos += rest[at..].find('\n').map_or(rest.len(), |i| at + i).max(1);
+                    while !text.is_char_boundary(pos) {
+                        pos += 1;
+                    }
                     continue;
                 }
                 let found = rest[at..]
@@ -258,6 +261,9 @@ pub fn parse(map: &SourceMap<'_>, text: &str) -> (AstSchema, Vec<Diagnostic>) {
                     .find(';')
                     .map_or(error_line_end, |i| at + i + 1);
                 pos += skip.max(1);
+                while !text.is_char_boundary(pos) {
+                    pos += 1;
+                }
             }
         }
     }
