@@ -38,6 +38,7 @@ fn generate(c: &mut Criterion) {
         out: out.path().join("src"),
         layer: Some(228),
         check: false,
+        module_path: None,
     };
     group.bench_function("to_disk_unchanged", |b| {
         b.iter(|| tlgen::generate(&config).unwrap())

@@ -1031,7 +1031,7 @@ fn field_shape(f: &Field, fields: &[Field]) -> Option<String> {
 
 fn rust_shape(ty: &Ty) -> String {
     // The renderer's own spelling; names stay TL names (only equality matters here).
-    rust::ty(ty, &|n: &Name| n.full(), &|n: &Name| n.full())
+    rust::ty(ty, "crate", &|n: &Name| n.full(), &|n: &Name| n.full())
 }
 
 /// A type as written in TL.

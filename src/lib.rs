@@ -43,6 +43,9 @@ pub struct Config {
     pub layer: Option<i32>,
     /// Writes nothing; reports which files would change.
     pub check: bool,
+    /// Rust path of the generated tree when it is mounted as a module instead of being the crate
+    /// root (`crate::mtproto::schema`); `None` means `crate`.
+    pub module_path: Option<String>,
 }
 
 /// What happened to one output file.
@@ -192,6 +195,16 @@ fn check_timed(
 /// Generates the files for schema `text` in memory. `file` names the schema in messages and in
 /// the header line; `layer` overrides `// LAYER N`.
 pub fn generate_source(file: &str, text: &str, layer: Option<i32>) -> Result<Generated, Error> {
+    generate_source_at(file, text, layer, "crate")
+}
+
+/// [`generate_source`] for a tree mounted at Rust path `module_path` (`crate::mtproto::schema`).
+pub fn generate_source_at(
+    file: &str,
+    text: &str,
+    layer: Option<i32>,
+    module_path: &str,
+) -> Result<Generated, Error> {
     let mut timings = Timings::default();
     let (schema, diags) = check_timed(file, text, &mut timings);
     let Some(mut schema) = schema else {
@@ -206,6 +219,7 @@ pub fn generate_source(file: &str, text: &str, layer: Option<i32>) -> Result<Gen
     let opts = render::RenderOptions {
         schema_file,
         layer: schema.layer,
+        module_path: module_path.to_string(),
     };
     let (files, rt) = render::render(&schema, &opts)?;
     timings.model = rt.model;
@@ -231,7 +245,12 @@ pub fn generate(config: &Config) -> Result<Report, Error> {
         source,
     })?;
     let read = t.elapsed().as_secs_f64();
-    let generated = generate_source(&config.schema.to_string_lossy(), &text, config.layer)?;
+    let generated = generate_source_at(
+        &config.schema.to_string_lossy(),
+        &text,
+        config.layer,
+        config.module_path.as_deref().unwrap_or("crate"),
+    )?;
     let mut timings = generated.timings;
     timings.read = read;
 

@@ -35,6 +35,10 @@ struct GenerateArgs {
     /// The layer, when the schema has no `// LAYER N` line (or to override it).
     #[arg(long, value_name = "N")]
     layer: Option<i32>,
+    /// Rust path where the output is mounted when it is not the crate root (e.g.
+    /// `crate::mtproto::schema`); the default is `crate`.
+    #[arg(long, value_name = "PATH")]
+    module_path: Option<String>,
     /// Write nothing; list the files that would change and exit with 1 if any would.
     #[arg(long)]
     check: bool,
@@ -76,6 +80,7 @@ fn generate(args: GenerateArgs) -> ExitCode {
         out,
         layer: args.layer,
         check: args.check,
+        module_path: args.module_path,
     };
     let report = match tlgen::generate(&config) {
         Ok(r) => r,

@@ -182,6 +182,7 @@ fn rust_paths(schema: &Schema) -> (BTreeMap<String, String>, BTreeMap<String, (S
     let opts = tlgen::render::RenderOptions {
         schema_file: "api.tl".into(),
         layer: Some(228),
+        module_path: "crate".into(),
     };
     let views = tlgen::render::views(schema, &opts).unwrap();
     let mut enums = BTreeMap::new();
@@ -227,6 +228,7 @@ fn generate_crate(dir: &Path, name: &str, schema: &Path, layer: Option<i32>) {
         out: dir.join("src"),
         layer,
         check: false,
+        module_path: None,
     };
     tlgen::generate(&config).unwrap_or_else(|e| panic!("{}: {e}", schema.display()));
     let lib = dir.join("src/lib.rs");

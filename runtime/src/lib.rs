@@ -28,7 +28,12 @@ pub use tl::{
     RemoteCall, Serializable,
 };
 
+// Generated code names the runtime by its absolute path, also when it lives in the runtime.
+extern crate self as tlgen_runtime;
+
 #[cfg(feature = "crypto")]
 pub mod crypto;
+#[cfg(feature = "mtproto")]
+pub mod mtproto;
 #[cfg(feature = "transport")]
 pub mod transport;

@@ -34,6 +34,9 @@ pub struct RenderOptions {
     pub schema_file: String,
     /// The layer, if known.
     pub layer: Option<i32>,
+    /// Rust path of the generated module tree: `crate` when its `lib.rs` is the crate root, or
+    /// e.g. `crate::mtproto::schema` when it is mounted as a module.
+    pub module_path: String,
 }
 
 /// One generated file, relative to the output directory.
@@ -288,13 +291,14 @@ const PRELUDE: &[&str] = &[
 ];
 
 struct Naming {
+    base: String,
     ctor: HashMap<Name, String>,
     func: HashMap<Name, String>,
     ty: HashMap<Name, String>,
 }
 
 impl Naming {
-    fn new(schema: &Schema) -> Self {
+    fn new(schema: &Schema, base: &str) -> Self {
         fn assign<'a>(items: impl Iterator<Item = (&'a Name, u32)>) -> HashMap<Name, String> {
             let mut taken: BTreeMap<(Option<String>, String), usize> = BTreeMap::new();
             let items: Vec<_> = items.collect();
@@ -322,6 +326,7 @@ impl Naming {
             .keys()
             .map(|n| (n, crc32fast::hash(n.full().as_bytes())));
         Self {
+            base: base.to_string(),
             ctor: assign(schema.constructors.iter().map(|d| (&d.name, d.id))),
             func: assign(schema.functions.iter().map(|d| (&d.name, d.id))),
             ty: assign(type_ids),
@@ -331,6 +336,7 @@ impl Naming {
     fn rust_ty(&self, t: &Ty) -> String {
         rust::ty(
             t,
+            &self.base,
             &|n: &Name| {
                 self.ty
                     .get(n)
@@ -767,7 +773,7 @@ impl Builder<'_> {
             }
             variants.push(VariantView {
                 name: vname,
-                path: rust::item_path("types", c, &self.naming.ctor[c]),
+                path: rust::item_path(&self.naming.base, "types", c, &self.naming.ctor[c]),
                 id: id_hex(def.id),
                 unit: def.fields.is_empty(),
                 boxed: self.shapes.recursive.contains(c) || stored_fields(def) > INLINE_FIELDS,
@@ -833,7 +839,7 @@ pub fn views(
 ) -> Result<Vec<(String, FileView)>, RenderError> {
     let b = Builder {
         schema,
-        naming: Naming::new(schema),
+        naming: Naming::new(schema, &opts.module_path),
         shapes: Shapes::new(schema),
     };
     let mut files = Vec::new();
@@ -907,7 +913,13 @@ pub fn views(
     files.push((
         "root.rs.tera".to_string(),
         FileView {
-            path: "lib.rs".into(),
+            // The crate root, or the `mod.rs` of a tree mounted as a module.
+            path: if opts.module_path == "crate" {
+                "lib.rs"
+            } else {
+                "mod.rs"
+            }
+            .into(),
             doc: String::new(),
             modules: vec!["enums".into(), "functions".into(), "types".into()],
             structs: Vec::new(),

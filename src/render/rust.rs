@@ -47,9 +47,10 @@ pub fn module_path(namespace: &Option<String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `crate::<root>::<namespace modules>::<item>`.
-pub fn item_path(root: &str, name: &Name, item: &str) -> String {
-    let mut path = vec!["crate".to_string(), root.to_string()];
+/// `<base>::<root>::<namespace modules>::<item>`, where `base` is the path of the generated
+/// module tree (`crate` when it is the crate root).
+pub fn item_path(base: &str, root: &str, name: &Name, item: &str) -> String {
+    let mut path = vec![base.to_string(), root.to_string()];
     path.extend(module_path(&name.namespace));
     path.push(item.to_string());
     path.join("::")
@@ -59,6 +60,7 @@ pub fn item_path(root: &str, name: &Name, item: &str) -> String {
 /// item name of a boxed type and of a constructor.
 pub fn ty(
     t: &Ty,
+    base: &str,
     type_item: &dyn Fn(&Name) -> String,
     ctor_item: &dyn Fn(&Name) -> String,
 ) -> String {
@@ -74,9 +76,9 @@ pub fn ty(
         Ty::Int512 => "[u8; 64]".into(),
         Ty::Bool | Ty::True => "bool".into(),
         Ty::Object => "::tlgen_runtime::Object".into(),
-        Ty::Vector { item, .. } => format!("Vec<{}>", ty(item, type_item, ctor_item)),
-        Ty::Boxed { name } => item_path("enums", name, &type_item(name)),
-        Ty::Bare { constructor } => item_path("types", constructor, &ctor_item(constructor)),
+        Ty::Vector { item, .. } => format!("Vec<{}>", ty(item, base, type_item, ctor_item)),
+        Ty::Boxed { name } => item_path(base, "enums", name, &type_item(name)),
+        Ty::Bare { constructor } => item_path(base, "types", constructor, &ctor_item(constructor)),
         Ty::Generic { name } => camel(name),
     }
 }
