@@ -24,7 +24,7 @@
 pub mod tl;
 
 pub use tl::{
-    Bare, DecodeError, DecodeErrorKind, Deserializable, Fields, Flag, Identifiable, Object, Reader,
+    Bare, DecodeError, DecodeErrorKind, Deserializable, Fields, Identifiable, Object, Reader,
     RemoteCall, Serializable,
 };
 

@@ -161,8 +161,6 @@ pub struct StructView {
     pub returns_generic: bool,
     /// No stored fields.
     pub unit: bool,
-    /// Name of the reader variable (one no field uses).
-    pub reader: String,
     /// The field codecs as one (nested) tuple type.
     pub wire: String,
     /// TL names of the wire fields, in order.
@@ -178,8 +176,6 @@ pub struct StructView {
 pub struct FieldView {
     /// Identifier.
     pub name: String,
-    /// `constructor.field`, for decode errors.
-    pub at: String,
     /// Type as stored.
     pub ty: String,
     /// Doc lines.
@@ -187,34 +183,8 @@ pub struct FieldView {
     /// `flags`, `required`, `optional`, `flag` (a `?true` bit) or `implied` (a `?true` bit that
     /// shares its bit with an optional value, so it is not stored).
     pub kind: &'static str,
-    /// The flags word's identifier, for conditional fields.
-    pub flags: String,
-    /// The bit.
-    pub bit: u32,
-    /// `plain`, `bare` (a bare constructor), `vec` (a vector with a bare part: a bare vector,
-    /// or bare items).
-    pub wire: &'static str,
-    /// For `vec`: whether the vector id is written.
-    pub boxed_vec: bool,
-    /// For `vec`: the function reading one item from a reader.
-    pub item_read: String,
-    /// For `vec`: the function writing one item.
-    pub item_write: String,
-    /// For a flags word: the fields that set its bits.
-    pub users: Vec<FlagUser>,
-    /// For a flags word: whether any field reads it back.
-    pub used: bool,
     /// The field's wire codec (`tl::wire::Field`).
     pub codec: String,
-}
-
-/// A field that sets a bit of a flags word.
-#[derive(Debug, Serialize)]
-pub struct FlagUser {
-    /// The field's identifier.
-    pub name: String,
-    /// Its bit.
-    pub bit: u32,
 }
 
 /// A boxed type.
@@ -531,13 +501,6 @@ impl Builder<'_> {
             }
             idents.push(ident);
         }
-        let ident_of = |field: &str| {
-            d.fields
-                .iter()
-                .position(|f| f.name == field)
-                .map(|i| idents[i].clone())
-                .unwrap_or_default()
-        };
         // `?true` bits that an optional value on the same bit already carries.
         let valued_bits: BTreeSet<(&str, u32)> = d
             .fields
@@ -549,35 +512,17 @@ impl Builder<'_> {
             .collect();
         let mut fields = Vec::new();
         for (f, ident) in d.fields.iter().zip(&idents) {
-            let at = format!("{tl_name}.{}", f.name);
-            let mut doc: Vec<String> = f.doc.iter().map(|d| doc_text(d)).collect();
-            let (kind, ty, flags, bit) = match &f.kind {
-                FieldKind::Flags => ("flags", Ty::Nat, String::new(), 0),
-                FieldKind::Required { ty } => ("required", ty.clone(), String::new(), 0),
-                FieldKind::Optional { flags, bit, ty } => {
-                    ("optional", ty.clone(), ident_of(flags), *bit)
-                }
+            let doc: Vec<String> = f.doc.iter().map(|d| doc_text(d)).collect();
+            let (kind, ty, bit) = match &f.kind {
+                FieldKind::Flags => ("flags", Ty::Nat, 0),
+                FieldKind::Required { ty } => ("required", ty.clone(), 0),
+                FieldKind::Optional { bit, ty, .. } => ("optional", ty.clone(), *bit),
                 FieldKind::FlagTrue { flags, bit } => {
                     let implied = valued_bits.contains(&(flags.as_str(), *bit));
-                    (
-                        if implied { "implied" } else { "flag" },
-                        Ty::True,
-                        ident_of(flags),
-                        *bit,
-                    )
+                    (if implied { "implied" } else { "flag" }, Ty::True, *bit)
                 }
             };
             let spell = |t: &Ty| self.naming.rust_ty(t);
-            let (wire, boxed_vec, item_read, item_write) = match &ty {
-                Ty::Bare { .. } => ("bare", false, String::new(), String::new()),
-                Ty::Vector { boxed, item } if !all_boxed(&ty) => (
-                    "vec",
-                    *boxed,
-                    rust::item_reader(item, &at, &spell),
-                    rust::item_writer(item, &spell),
-                ),
-                _ => ("plain", false, String::new(), String::new()),
-            };
             if kind == "required" && ty == Ty::True {
                 return Err(unsupported(format!(
                     "field `{}` of type `true` outside a flag",
@@ -613,51 +558,11 @@ impl Builder<'_> {
                 "optional" => format!("tlw::Opt<{word}, {bit}, {item}>"),
                 _ => format!("tlw::Req<{item}>"),
             };
-            let users = if kind == "flags" {
-                d.fields
-                    .iter()
-                    .zip(&idents)
-                    .filter_map(|(u, uident)| match &u.kind {
-                        FieldKind::Optional { flags, bit, .. } if *flags == f.name => {
-                            Some(FlagUser {
-                                name: uident.clone(),
-                                bit: *bit,
-                            })
-                        }
-                        FieldKind::FlagTrue { flags, bit }
-                            if *flags == f.name
-                                && !valued_bits.contains(&(flags.as_str(), *bit)) =>
-                        {
-                            Some(FlagUser {
-                                name: uident.clone(),
-                                bit: *bit,
-                            })
-                        }
-                        _ => None,
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let used = kind == "flags"
-                && d.fields.iter().any(|u| matches!(&u.kind, FieldKind::Optional { flags, .. } | FieldKind::FlagTrue { flags, .. } if *flags == f.name));
-            if kind == "implied" {
-                doc.push(String::new());
-            }
             fields.push(FieldView {
                 name: ident.clone(),
-                at,
                 ty: self.naming.rust_ty(&ty),
                 doc,
                 kind,
-                flags,
-                bit,
-                wire,
-                boxed_vec,
-                item_read,
-                item_write,
-                users,
-                used,
                 codec,
             });
         }
@@ -665,11 +570,6 @@ impl Builder<'_> {
             .iter()
             .filter(|f| f.kind != "flags" && f.kind != "implied")
             .count();
-        let reader = ["r", "reader", "src", "input"]
-            .into_iter()
-            .find(|r| !idents.iter().any(|i| i == r))
-            .unwrap_or("r__")
-            .to_string();
         let (returns, returns_generic) = match &d.result {
             Ty::Generic { name } if function => (rust::camel(name), true),
             other => (self.naming.rust_ty(other), false),
@@ -734,7 +634,6 @@ impl Builder<'_> {
             function,
             returns,
             returns_generic,
-            reader,
         })
     }
 

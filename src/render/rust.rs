@@ -83,34 +83,6 @@ pub fn ty(
     }
 }
 
-/// The function that reads one value of `t` from a `&mut Reader` (for vector items).
-pub fn item_reader(t: &Ty, at: &str, spell: &dyn Fn(&Ty) -> String) -> String {
-    match t {
-        Ty::Bare { .. } => format!("<{} as ::tlgen_runtime::Bare>::deserialize_bare", spell(t)),
-        Ty::Vector { boxed, item } if !super::all_boxed(t) => format!(
-            "|r: &mut ::tlgen_runtime::Reader<'_>| r.read_vec_with({boxed}, \"{at}\", {})",
-            item_reader(item, at, spell)
-        ),
-        _ => format!(
-            "<{} as ::tlgen_runtime::Deserializable>::deserialize",
-            spell(t)
-        ),
-    }
-}
-
-/// The function that writes one value of `t` (`fn(&T, &mut Vec<u8>)`), for vector items.
-pub fn item_writer(t: &Ty, spell: &dyn Fn(&Ty) -> String) -> String {
-    match t {
-        Ty::Bare { .. } => format!("<{} as ::tlgen_runtime::Bare>::serialize_bare", spell(t)),
-        Ty::Vector { boxed, item } if !super::all_boxed(t) => format!(
-            "|v: &{}, out: &mut Vec<u8>| ::tlgen_runtime::tl::write_vec_with(out, v, {boxed}, {})",
-            spell(t),
-            item_writer(item, spell)
-        ),
-        _ => format!("<{} as ::tlgen_runtime::Serializable>::serialize", spell(t)),
-    }
-}
-
 /// The wire codec of one value (`tl::wire::Item`): the Rust type itself when it serializes itself
 /// (boxed types, primitives, `Vec` of those), `BareOf<T>` for a bare constructor, `VecOf<..>` for a
 /// vector with a bare part.

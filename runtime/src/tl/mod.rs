@@ -79,24 +79,3 @@ impl<T: Bare + Identifiable> Deserializable for T {
         T::deserialize_bare(r)
     }
 }
-
-/// The bit a field contributes to its flags word: set when an optional field is present or a
-/// `flags.N?true` field is true.
-pub trait Flag {
-    /// `1 << n` when the field is set, else 0.
-    fn bit(&self, n: u32) -> u32;
-}
-
-impl Flag for bool {
-    #[inline]
-    fn bit(&self, n: u32) -> u32 {
-        u32::from(*self) << n
-    }
-}
-
-impl<T> Flag for Option<T> {
-    #[inline]
-    fn bit(&self, n: u32) -> u32 {
-        u32::from(self.is_some()) << n
-    }
-}
