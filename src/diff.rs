@@ -797,70 +797,8 @@ fn worst_wire(details: &[Detail]) -> Wire {
         .unwrap_or(Wire::Compatible)
 }
 
-/// Facts about one schema that decide derives, as the Rust renderer decides them.
-struct Facts<'a> {
-    schema: &'a Schema,
-    /// Constructors whose structs derive `Default`.
-    defaultable: BTreeSet<&'a Name>,
-}
-
-impl<'a> Facts<'a> {
-    fn new(schema: &'a Schema) -> Self {
-        let mut facts = Self {
-            schema,
-            defaultable: BTreeSet::new(),
-        };
-        // A fixed point, as in the renderer: a struct derives `Default` when all its stored
-        // fields have a default. Each round adds at least one name, so it ends.
-        loop {
-            let before = facts.defaultable.len();
-            for c in &schema.constructors {
-                if !facts.defaultable.contains(&c.name)
-                    && c.fields.iter().all(|f| facts.field_default(f))
-                {
-                    facts.defaultable.insert(&c.name);
-                }
-            }
-            if facts.defaultable.len() == before {
-                break;
-            }
-        }
-        facts
-    }
-
-    fn field_default(&self, f: &Field) -> bool {
-        match &f.kind {
-            FieldKind::Required { ty } => self.ty_default(ty),
-            _ => true,
-        }
-    }
-
-    fn ty_default(&self, ty: &Ty) -> bool {
-        match ty {
-            Ty::Int512 => false,
-            Ty::Boxed { name } => self.default_variant(name).is_some(),
-            Ty::Bare { constructor } => self.defaultable.contains(constructor),
-            _ => true,
-        }
-    }
-
-    /// The enum's `#[default]` variant: its first constructor (by name) without fields.
-    fn default_variant(&self, name: &Name) -> Option<&'a Name> {
-        self.schema.types.get(name)?.constructors.iter().find(|c| {
-            self.schema
-                .constructor(c)
-                .is_some_and(|d| d.fields.is_empty())
-        })
-    }
-
-    /// Whether the struct of `d` derives `Default`.
-    fn derives_default(&self, d: &Definition) -> bool {
-        match d.section {
-            Section::Types => self.defaultable.contains(&d.name),
-            Section::Functions => d.fields.iter().all(|f| self.field_default(f)),
-        }
-    }
-}
+/// Facts about one schema that decide derives: the renderer's own.
+type Facts<'a> = crate::render::Shapes<'a>;
 
 struct Matched<'a> {
     /// Same name, or same id and a new name.

@@ -332,8 +332,9 @@ fn item_name(tl: &str) -> String {
     }
 }
 
-/// Facts about types that decide derives and boxing.
-struct Shapes<'a> {
+/// Facts about types that decide derives and boxing (shared with `tlgen diff`, which must judge
+/// `Default` exactly as the renderer derives it).
+pub struct Shapes<'a> {
     schema: &'a Schema,
     /// Constructors that can reach themselves through inline (non-vector) fields.
     recursive: BTreeSet<Name>,
@@ -342,7 +343,8 @@ struct Shapes<'a> {
 }
 
 impl<'a> Shapes<'a> {
-    fn new(schema: &'a Schema) -> Self {
+    /// Computes the facts for `schema`.
+    pub fn new(schema: &'a Schema) -> Self {
         // Inline edges: constructor -> constructors it holds by value (Vec breaks the size cycle).
         let mut edges: BTreeMap<&Name, Vec<&Name>> = BTreeMap::new();
         for c in &schema.constructors {
@@ -418,12 +420,22 @@ impl<'a> Shapes<'a> {
         }
     }
 
+    /// Whether the struct generated for `d` derives `Default`.
+    pub fn derives_default(&self, d: &Definition) -> bool {
+        match d.section {
+            Section::Types => self.defaultable.contains(&d.name),
+            Section::Functions => d.fields.iter().all(|f| self.field_default(f)),
+        }
+    }
+
     /// An enum derives `Default` when one of its constructors has no fields.
     fn enum_default(&self, name: &Name) -> bool {
         self.default_variant(name).is_some()
     }
 
-    fn default_variant(&self, name: &Name) -> Option<&Name> {
+    /// The `#[default]` variant of boxed type `name`: its first constructor (by name) without
+    /// fields, if any.
+    pub fn default_variant(&self, name: &Name) -> Option<&'a Name> {
         self.schema.types.get(name)?.constructors.iter().find(|c| {
             self.schema
                 .constructor(c)
@@ -574,8 +586,7 @@ impl Builder<'_> {
             Ty::Generic { name } if function => (rust::camel(name), true),
             other => (self.naming.rust_ty(other), false),
         };
-        let default = !function && self.shapes.defaultable.contains(&d.name)
-            || function && d.fields.iter().all(|f| self.shapes.field_default(f));
+        let default = self.shapes.derives_default(d);
         let mut doc = Vec::new();
         if let Some(text) = &d.doc {
             doc.push(doc_text(text));
