@@ -432,7 +432,7 @@ fn main() {
     let path = std::env::args().nth(1).expect("samples file");
     let data = std::fs::read(&path).expect("samples file is readable");
     let mut rest = &data[..];
-    let (mut count, mut failures) = (0usize, Vec::new());
+    let (mut count, mut failures, mut mutated) = (0usize, Vec::new(), 0usize);
     while rest.len() >= 8 {
         let kind = u32::from_le_bytes(rest[..4].try_into().unwrap());
         let len = u32::from_le_bytes(rest[4..8].try_into().unwrap()) as usize;
@@ -441,6 +441,21 @@ fn main() {
         count += 1;
         if let Err(e) = dispatch(kind, bytes) {
             failures.push(format!("kind {kind}, id {:02x?}: {e}", &bytes[..4]));
+        }
+        // Untrusted input: truncated and bit-flipped copies decode to an error or a value, never
+        // a panic (a panic aborts this harness and fails the test).
+        let mut seed = (count as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        for _ in 0..4 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let cut = (seed as usize) % (bytes.len() + 1);
+            let _ = dispatch(kind, &bytes[..cut]);
+            let mut flipped = bytes.to_vec();
+            let at = (seed >> 32) as usize % flipped.len();
+            flipped[at] ^= 1 << (seed % 8);
+            let _ = dispatch(kind, &flipped);
+            mutated += 2;
         }
     }
     golden();
@@ -452,6 +467,6 @@ fn main() {
         eprintln!("{} of {count} samples failed", failures.len());
         std::process::exit(1);
     }
-    println!("round trip ok: {count} samples");
+    println!("round trip ok: {count} samples; {mutated} truncated or flipped copies decoded without a panic");
 }
 "#;
