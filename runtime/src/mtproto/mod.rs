@@ -16,6 +16,7 @@
 #[allow(missing_docs)]
 #[rustfmt::skip]
 pub mod schema;
+pub mod handshake;
 
 #[cfg(test)]
 mod tests {

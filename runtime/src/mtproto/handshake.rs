@@ -1,0 +1,1046 @@
+//! Sans-IO auth-key handshake (core.telegram.org/mtproto/auth_key): client and server state machines over TL bodies.
+//!
+//! Both sides take their randomness (`FnMut(&mut [u8])`, a CSPRNG in production) and their clock
+//! (`FnMut() -> i64`, unix seconds) from the caller, so every step can be replayed against the
+//! published example. [`Client::start`] gives the `req_pq_multi` body; each server answer goes to
+//! [`Client::handle`], which returns the next body to send or the finished [`AuthKey`]. Bodies
+//! travel in plain messages ([`plain_message`], [`parse_plain_message`]).
+
+use std::fmt;
+
+use crate::crypto::{
+    aes_ige_decrypt, aes_ige_encrypt, ct_eq, factorize_pq, rsa_pad, rsa_pad_decrypt, sha1,
+    tmp_aes_key_iv, AesKeyIv, CryptoError, DhParams, RsaPrivateKey, RsaPublicKey, DH_LEN,
+};
+use crate::mtproto::schema::{enums, functions, types};
+use crate::{DecodeError, Deserializable, Reader, Serializable};
+
+/// How many `b` (or `a`) values are drawn before giving up when `g_b` falls outside the safe
+/// range (each draw fails with a probability near 2^-1983).
+const MAX_EXPONENT_DRAWS: u32 = 8;
+/// How many `dh_gen_retry` answers the client follows before failing.
+const MAX_RETRIES: u32 = 5;
+
+/// Why a handshake step failed. Every check of the protocol has its own variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// A plain message was malformed (auth_key_id not 0, short, or a wrong length field).
+    BadPlainMessage {
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// A message did not decode as the TL type expected at this step.
+    Decode {
+        /// What was being decoded.
+        what: &'static str,
+        /// The decoder's error.
+        error: DecodeError,
+    },
+    /// `handle` was called before [`Client::start`].
+    NotStarted,
+    /// `handle` was called after the handshake finished or failed.
+    Finished,
+    /// `nonce` in a message differed from the one sent.
+    NonceMismatch {
+        /// The message that carried it.
+        message: &'static str,
+    },
+    /// `server_nonce` in a message differed from the one in `resPQ`.
+    ServerNonceMismatch {
+        /// The message that carried it.
+        message: &'static str,
+    },
+    /// None of the server's key fingerprints belongs to a known key.
+    UnknownFingerprint {
+        /// The fingerprints offered (client) or the one given (server).
+        fingerprints: Vec<i64>,
+    },
+    /// `pq` was not an 8-byte product of two distinct odd primes, or `p`/`q` did not match it.
+    BadPq {
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// RSA_PAD failed (encryption on the client, decryption on the server).
+    Rsa(CryptoError),
+    /// The server sent `server_DH_params_fail` (its `new_nonce_hash` was correct).
+    ServerDhParamsFail,
+    /// An encrypted answer or `encrypted_data` had a bad length (not a multiple of 16, or too short).
+    BadEncryptedLength {
+        /// Which field.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+    },
+    /// The SHA1 at the start of a decrypted answer or `encrypted_data` did not match its content.
+    AnswerHashMismatch {
+        /// Which field.
+        what: &'static str,
+    },
+    /// The padding after a decrypted TL object was not 0..15 bytes.
+    BadPadding {
+        /// Which field.
+        what: &'static str,
+        /// The number of bytes after the object.
+        len: usize,
+    },
+    /// `dh_prime` was not a safe 2048-bit prime.
+    BadDhPrime(CryptoError),
+    /// `g` was not in 2..=7 or does not generate the subgroup of order `(p - 1) / 2`.
+    BadGenerator(CryptoError),
+    /// `g_a` (from the server) or `g_b` (from the client) was outside `2^1984 .. p - 2^1984`.
+    DhValueOutOfRange {
+        /// `"g_a"` or `"g_b"`.
+        what: &'static str,
+    },
+    /// `new_nonce_hash` (N = 0 for `server_DH_params_fail`) or `new_nonce_hashN` differed from
+    /// the value computed from `new_nonce` and the auth key.
+    NewNonceHashMismatch {
+        /// N.
+        n: u8,
+    },
+    /// `retry_id` in `client_DH_inner_data` was neither 0 nor the last `auth_key_aux_hash`.
+    BadRetryId,
+    /// The server answered `dh_gen_fail`.
+    DhGenFail,
+    /// The server answered `dh_gen_retry` more often than the client accepts.
+    TooManyRetries {
+        /// Retries followed before giving up.
+        retries: u32,
+    },
+    /// Every drawn exponent gave a public value outside the safe range (broken randomness).
+    ExponentExhausted,
+}
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadPlainMessage { reason } => write!(f, "bad plain message: {reason}"),
+            Self::Decode { what, error } => write!(f, "could not decode {what}: {error}"),
+            Self::NotStarted => write!(f, "the handshake was not started"),
+            Self::Finished => write!(f, "the handshake already finished or failed"),
+            Self::NonceMismatch { message } => {
+                write!(f, "nonce in {message} differs from the one sent")
+            }
+            Self::ServerNonceMismatch { message } => {
+                write!(f, "server_nonce in {message} differs from the one in resPQ")
+            }
+            Self::UnknownFingerprint { fingerprints } => {
+                write!(f, "no known rsa key among fingerprints [")?;
+                for (i, fp) in fingerprints.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    write!(f, "{sep}{:#018x}", *fp as u64)?;
+                }
+                write!(f, "]")
+            }
+            Self::BadPq { reason } => write!(f, "bad pq: {reason}"),
+            Self::Rsa(e) => write!(f, "rsa_pad failed: {e}"),
+            Self::ServerDhParamsFail => write!(f, "the server answered server_DH_params_fail"),
+            Self::BadEncryptedLength { what, len } => write!(
+                f,
+                "expected {what} to be a non-empty multiple of 16 bytes, got {len}"
+            ),
+            Self::AnswerHashMismatch { what } => {
+                write!(f, "sha1 in {what} does not match the decrypted data")
+            }
+            Self::BadPadding { what, len } => {
+                write!(f, "expected 0..15 padding bytes in {what}, got {len}")
+            }
+            Self::BadDhPrime(e) => write!(f, "bad dh_prime: {e}"),
+            Self::BadGenerator(e) => write!(f, "bad g: {e}"),
+            Self::DhValueOutOfRange { what } => write!(
+                f,
+                "expected 2^1984 < {what} < dh_prime - 2^1984, got a value outside"
+            ),
+            Self::NewNonceHashMismatch { n } => write!(f, "new_nonce_hash{n} does not match"),
+            Self::BadRetryId => write!(
+                f,
+                "expected retry_id 0 or the last auth_key_aux_hash, got another value"
+            ),
+            Self::DhGenFail => write!(f, "the server answered dh_gen_fail"),
+            Self::TooManyRetries { retries } => {
+                write!(f, "the server asked for a retry after {retries} retries")
+            }
+            Self::ExponentExhausted => write!(
+                f,
+                "every drawn exponent gave a dh value outside the safe range"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for HandshakeError {}
+
+/// The result of a finished handshake.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthKey {
+    /// `g_ab mod dh_prime`, 256 big-endian bytes.
+    pub key: [u8; DH_LEN],
+    /// SHA1(key)[12..20] read as a little-endian `long` (as sent in encrypted messages).
+    pub id: i64,
+    /// The first server salt: `new_nonce[0..8] XOR server_nonce[0..8]`, little-endian.
+    pub server_salt: i64,
+    /// `server_time - local time` when `server_DH_params_ok` arrived (0 on the server side).
+    pub server_time_offset: i64,
+}
+
+impl fmt::Debug for AuthKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the key itself.
+        f.debug_struct("AuthKey")
+            .field("id", &format_args!("{:#018x}", self.id as u64))
+            .field("server_salt", &self.server_salt)
+            .field("server_time_offset", &self.server_time_offset)
+            .finish()
+    }
+}
+
+/// What the client does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientStep {
+    /// Send this TL body (in a plain message) and pass the answer to [`Client::handle`].
+    Send(Vec<u8>),
+    /// The key is ready (boxed: it is ten times the size of the other variant).
+    Done(Box<AuthKey>),
+}
+
+/// Wraps a TL body in a plain (unencrypted) message: `auth_key_id = 0 | msg_id | length | body`.
+pub fn plain_message(msg_id: i64, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(20 + body.len());
+    out.extend_from_slice(&0i64.to_le_bytes());
+    out.extend_from_slice(&msg_id.to_le_bytes());
+    // Handshake bodies are far below 2^31 bytes; a larger one would be a caller bug.
+    let len = i32::try_from(body.len()).unwrap_or(i32::MAX);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// Splits a plain message into its `msg_id` and body.
+///
+/// # Errors
+///
+/// [`HandshakeError::BadPlainMessage`] when `auth_key_id` is not 0 or the length field does not
+/// match the bytes that follow.
+pub fn parse_plain_message(bytes: &[u8]) -> Result<(i64, &[u8]), HandshakeError> {
+    let bad = |reason| Err(HandshakeError::BadPlainMessage { reason });
+    let (Some(key_id), Some(msg_id), Some(len), Some(body)) = (
+        bytes.get(..8),
+        bytes.get(8..16),
+        bytes.get(16..20),
+        bytes.get(20..),
+    ) else {
+        return bad("shorter than the 20-byte header");
+    };
+    if key_id.iter().any(|&b| b != 0) {
+        return bad("auth_key_id is not 0");
+    }
+    let msg_id = i64::from_le_bytes(le_array(msg_id));
+    let len = i32::from_le_bytes(le_array(len));
+    if usize::try_from(len).ok() != Some(body.len()) {
+        return bad("length field differs from the body length");
+    }
+    Ok((msg_id, body))
+}
+
+/// A fixed-size copy of `bytes` (callers pass slices of exactly `N` bytes).
+fn le_array<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    let mut out = [0; N];
+    for (o, b) in out.iter_mut().zip(bytes) {
+        *o = *b;
+    }
+    out
+}
+
+fn decode<T: Deserializable>(what: &'static str, bytes: &[u8]) -> Result<T, HandshakeError> {
+    T::from_bytes(bytes).map_err(|error| HandshakeError::Decode { what, error })
+}
+
+/// Minimal big-endian bytes of `n` (as `p`, `q` and `pq` are sent).
+fn be_minimal(n: u64) -> Vec<u8> {
+    let bytes = n.to_be_bytes();
+    let skip = bytes.iter().take_while(|&&b| b == 0).count();
+    bytes.get(skip..).unwrap_or_default().to_vec()
+}
+
+/// A big-endian byte string of at most 8 bytes as a number.
+fn be_u64(bytes: &[u8]) -> Option<u64> {
+    if bytes.len() > 8 {
+        return None;
+    }
+    Some(bytes.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b)))
+}
+
+/// `SHA1(new_nonce + N + auth_key_aux_hash)[4..20]`.
+fn new_nonce_hash(new_nonce: &[u8; 32], n: u8, auth_key: &[u8; DH_LEN]) -> [u8; 16] {
+    let aux = sha1(&[auth_key]);
+    let hash = sha1(&[new_nonce, &[n], aux.get(..8).unwrap_or_default()]);
+    le_array(hash.get(4..).unwrap_or_default())
+}
+
+/// `SHA1(auth_key)[0..8]` as a `long`.
+fn aux_hash(auth_key: &[u8; DH_LEN]) -> i64 {
+    i64::from_le_bytes(le_array(sha1(&[auth_key]).get(..8).unwrap_or_default()))
+}
+
+fn finish_key(
+    key: [u8; DH_LEN],
+    new_nonce: &[u8; 32],
+    server_nonce: &[u8; 16],
+    offset: i64,
+) -> AuthKey {
+    let id = i64::from_le_bytes(le_array(sha1(&[&key]).get(12..).unwrap_or_default()));
+    let mut salt = [0u8; 8];
+    for ((s, a), b) in salt.iter_mut().zip(new_nonce).zip(server_nonce) {
+        *s = a ^ b;
+    }
+    AuthKey {
+        key,
+        id,
+        server_salt: i64::from_le_bytes(salt),
+        server_time_offset: offset,
+    }
+}
+
+/// `SHA1(data) + data + random padding` to a multiple of 16, encrypted with the tmp key.
+fn encrypt_with_hash(data: &[u8], tmp: &AesKeyIv, random: &mut dyn FnMut(&mut [u8])) -> Vec<u8> {
+    let mut out = sha1(&[data]).to_vec();
+    out.extend_from_slice(data);
+    let pad = (16 - out.len() % 16) % 16;
+    let mut padding = [0u8; 16];
+    let padding = padding.get_mut(..pad).unwrap_or_default();
+    random(padding);
+    out.extend_from_slice(padding);
+    // The length is a multiple of 16 by construction, the only way IGE can fail.
+    let _ = aes_ige_encrypt(&mut out, &tmp.key, &tmp.iv);
+    out
+}
+
+/// Decrypts `SHA1(object) + object + padding` and decodes the object, checking the hash and
+/// that 0..15 padding bytes follow.
+fn decrypt_with_hash<T: Deserializable>(
+    what: &'static str,
+    encrypted: &[u8],
+    tmp: &AesKeyIv,
+) -> Result<T, HandshakeError> {
+    if !encrypted.len().is_multiple_of(16) || encrypted.len() < 32 {
+        return Err(HandshakeError::BadEncryptedLength {
+            what,
+            len: encrypted.len(),
+        });
+    }
+    let mut plain = encrypted.to_vec();
+    aes_ige_decrypt(&mut plain, &tmp.key, &tmp.iv).map_err(|_| {
+        HandshakeError::BadEncryptedLength {
+            what,
+            len: encrypted.len(),
+        }
+    })?;
+    // At least 32 bytes (checked above), so the 20-byte hash is there.
+    let (hash, rest) = plain.split_at(20);
+    let mut reader = Reader::new(rest);
+    let parsed = T::deserialize(&mut reader);
+    let used = reader.position();
+    // Check the hash first when the object decoded, so a corrupted answer reports the hash.
+    let object = rest.get(..used).unwrap_or_default();
+    if !ct_eq(&sha1(&[object]), hash) {
+        return Err(HandshakeError::AnswerHashMismatch { what });
+    }
+    let value = parsed.map_err(|error| HandshakeError::Decode { what, error })?;
+    if reader.remaining() > 15 {
+        return Err(HandshakeError::BadPadding {
+            what,
+            len: reader.remaining(),
+        });
+    }
+    Ok(value)
+}
+
+fn draw_public(
+    dh: &DhParams,
+    random: &mut dyn FnMut(&mut [u8]),
+) -> Result<([u8; DH_LEN], [u8; DH_LEN]), HandshakeError> {
+    for _ in 0..MAX_EXPONENT_DRAWS {
+        let mut exponent = [0u8; DH_LEN];
+        random(&mut exponent);
+        if let Ok(public) = dh.compute_g_b(&exponent) {
+            return Ok((exponent, public));
+        }
+    }
+    Err(HandshakeError::ExponentExhausted)
+}
+
+fn check_dh(g: i32, dh_prime: &[u8]) -> Result<DhParams, HandshakeError> {
+    DhParams::new(g, dh_prime).map_err(|e| match e {
+        CryptoError::DhGeneratorUnsupported { .. } | CryptoError::DhGeneratorNotResidue { .. } => {
+            HandshakeError::BadGenerator(e)
+        }
+        other => HandshakeError::BadDhPrime(other),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client
+// ---------------------------------------------------------------------------------------------
+
+enum ClientState {
+    Start,
+    AwaitResPq {
+        nonce: [u8; 16],
+    },
+    AwaitDhParams {
+        nonce: [u8; 16],
+        server_nonce: [u8; 16],
+        new_nonce: [u8; 32],
+    },
+    AwaitDhGen(Box<DhGenWait>),
+    Finished,
+}
+
+struct DhGenWait {
+    nonce: [u8; 16],
+    server_nonce: [u8; 16],
+    new_nonce: [u8; 32],
+    dh: DhParams,
+    g_a: Vec<u8>,
+    tmp: AesKeyIv,
+    auth_key: [u8; DH_LEN],
+    offset: i64,
+    retries: u32,
+}
+
+/// The client side of the handshake.
+pub struct Client<R, C> {
+    keys: Vec<RsaPublicKey>,
+    dc: i32,
+    expires_in: Option<i32>,
+    random: R,
+    clock: C,
+    state: ClientState,
+}
+
+impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Client<R, C> {
+    /// A client that knows the server `keys`, asks for a key for DC `dc` (+10000 for test
+    /// DCs, negative for media DCs), draws bytes from `random` and reads unix time from `clock`.
+    pub fn new(keys: Vec<RsaPublicKey>, dc: i32, random: R, clock: C) -> Self {
+        Self {
+            keys,
+            dc,
+            expires_in: None,
+            random,
+            clock,
+            state: ClientState::Start,
+        }
+    }
+
+    /// Asks for a temporary key valid for `expires_in` seconds (`p_q_inner_data_temp_dc`).
+    pub fn temporary(mut self, expires_in: i32) -> Self {
+        self.expires_in = Some(expires_in);
+        self
+    }
+
+    /// The `req_pq_multi` body that opens the handshake (a new nonce on each call).
+    pub fn start(&mut self) -> Vec<u8> {
+        let mut nonce = [0; 16];
+        (self.random)(&mut nonce);
+        self.state = ClientState::AwaitResPq { nonce };
+        functions::ReqPqMulti { nonce }.to_bytes()
+    }
+
+    /// Handles one answer body from the server. Any error ends the handshake: start a new one.
+    ///
+    /// # Errors
+    ///
+    /// A [`HandshakeError`] naming the failed check.
+    pub fn handle(&mut self, body: &[u8]) -> Result<ClientStep, HandshakeError> {
+        let state = std::mem::replace(&mut self.state, ClientState::Finished);
+        match state {
+            ClientState::Start => {
+                self.state = ClientState::Start;
+                Err(HandshakeError::NotStarted)
+            }
+            ClientState::Finished => Err(HandshakeError::Finished),
+            ClientState::AwaitResPq { nonce } => self.on_res_pq(nonce, body),
+            ClientState::AwaitDhParams {
+                nonce,
+                server_nonce,
+                new_nonce,
+            } => self.on_server_dh_params(nonce, server_nonce, new_nonce, body),
+            ClientState::AwaitDhGen(wait) => self.on_dh_gen(*wait, body),
+        }
+    }
+
+    fn on_res_pq(&mut self, nonce: [u8; 16], body: &[u8]) -> Result<ClientStep, HandshakeError> {
+        let enums::ResPq::ResPq(res) = decode::<enums::ResPq>("resPQ", body)?;
+        if !ct_eq(&res.nonce, &nonce) {
+            return Err(HandshakeError::NonceMismatch { message: "resPQ" });
+        }
+        let key = res
+            .server_public_key_fingerprints
+            .iter()
+            .find_map(|&fp| self.keys.iter().find(|k| k.fingerprint() as i64 == fp))
+            .ok_or_else(|| HandshakeError::UnknownFingerprint {
+                fingerprints: res.server_public_key_fingerprints.clone(),
+            })?;
+        let pq = be_u64(&res.pq).ok_or(HandshakeError::BadPq {
+            reason: "longer than 8 bytes",
+        })?;
+        let (p, q) = factorize_pq(pq).map_err(|_| HandshakeError::BadPq {
+            reason: "not a product of two distinct odd primes",
+        })?;
+        let mut new_nonce = [0; 32];
+        (self.random)(&mut new_nonce);
+        let (pq_bytes, p_bytes, q_bytes) = (res.pq.clone(), be_minimal(p), be_minimal(q));
+        let inner = match self.expires_in {
+            None => types::PQInnerDataDc {
+                pq: pq_bytes,
+                p: p_bytes.clone(),
+                q: q_bytes.clone(),
+                nonce,
+                server_nonce: res.server_nonce,
+                new_nonce,
+                dc: self.dc,
+            }
+            .to_bytes(),
+            Some(expires_in) => types::PQInnerDataTempDc {
+                pq: pq_bytes,
+                p: p_bytes.clone(),
+                q: q_bytes.clone(),
+                nonce,
+                server_nonce: res.server_nonce,
+                new_nonce,
+                dc: self.dc,
+                expires_in,
+            }
+            .to_bytes(),
+        };
+        let encrypted = rsa_pad(&inner, key, &mut self.random).map_err(HandshakeError::Rsa)?;
+        let request = functions::ReqDhParams {
+            nonce,
+            server_nonce: res.server_nonce,
+            p: p_bytes,
+            q: q_bytes,
+            public_key_fingerprint: key.fingerprint() as i64,
+            encrypted_data: encrypted.to_vec(),
+        };
+        self.state = ClientState::AwaitDhParams {
+            nonce,
+            server_nonce: res.server_nonce,
+            new_nonce,
+        };
+        Ok(ClientStep::Send(request.to_bytes()))
+    }
+
+    fn on_server_dh_params(
+        &mut self,
+        nonce: [u8; 16],
+        server_nonce: [u8; 16],
+        new_nonce: [u8; 32],
+        body: &[u8],
+    ) -> Result<ClientStep, HandshakeError> {
+        const WHAT: &str = "server_DH_params";
+        let ok = match decode::<enums::ServerDhParams>(WHAT, body)? {
+            enums::ServerDhParams::Fail(fail) => {
+                check_nonces(&fail.nonce, &fail.server_nonce, &nonce, &server_nonce, WHAT)?;
+                let expected = sha1(&[&new_nonce]);
+                if !ct_eq(&fail.new_nonce_hash, expected.get(4..).unwrap_or_default()) {
+                    return Err(HandshakeError::NewNonceHashMismatch { n: 0 });
+                }
+                return Err(HandshakeError::ServerDhParamsFail);
+            }
+            enums::ServerDhParams::ServerDhParamsOk(ok) => ok,
+        };
+        check_nonces(&ok.nonce, &ok.server_nonce, &nonce, &server_nonce, WHAT)?;
+        let tmp = tmp_aes_key_iv(&new_nonce, &server_nonce);
+        let enums::ServerDhInnerData::ServerDhInnerData(inner) =
+            decrypt_with_hash::<enums::ServerDhInnerData>(
+                "server_DH_inner_data",
+                &ok.encrypted_answer,
+                &tmp,
+            )?;
+        check_nonces(
+            &inner.nonce,
+            &inner.server_nonce,
+            &nonce,
+            &server_nonce,
+            "server_DH_inner_data",
+        )?;
+        let dh = check_dh(inner.g, &inner.dh_prime)?;
+        dh.check_public(&inner.g_a, "g_a")
+            .map_err(|_| HandshakeError::DhValueOutOfRange { what: "g_a" })?;
+        let offset = i64::from(inner.server_time) - (self.clock)();
+        let wait = DhGenWait {
+            nonce,
+            server_nonce,
+            new_nonce,
+            dh,
+            g_a: inner.g_a,
+            tmp,
+            auth_key: [0; DH_LEN],
+            offset,
+            retries: 0,
+        };
+        self.send_client_dh(wait, 0)
+    }
+
+    /// Draws `b`, computes the key and builds `set_client_DH_params`.
+    fn send_client_dh(
+        &mut self,
+        mut wait: DhGenWait,
+        retry_id: i64,
+    ) -> Result<ClientStep, HandshakeError> {
+        let (b, g_b) = draw_public(&wait.dh, &mut self.random)?;
+        wait.auth_key = wait
+            .dh
+            .compute_auth_key(&wait.g_a, &b)
+            .map_err(|_| HandshakeError::DhValueOutOfRange { what: "g_a" })?;
+        let inner = types::ClientDhInnerData {
+            nonce: wait.nonce,
+            server_nonce: wait.server_nonce,
+            retry_id,
+            g_b: g_b.to_vec(),
+        }
+        .to_bytes();
+        let encrypted_data = encrypt_with_hash(&inner, &wait.tmp, &mut self.random);
+        let request = functions::SetClientDhParams {
+            nonce: wait.nonce,
+            server_nonce: wait.server_nonce,
+            encrypted_data,
+        };
+        self.state = ClientState::AwaitDhGen(Box::new(wait));
+        Ok(ClientStep::Send(request.to_bytes()))
+    }
+
+    fn on_dh_gen(
+        &mut self,
+        mut wait: DhGenWait,
+        body: &[u8],
+    ) -> Result<ClientStep, HandshakeError> {
+        const WHAT: &str = "Set_client_DH_params_answer";
+        let answer = decode::<enums::SetClientDhParamsAnswer>(WHAT, body)?;
+        let (nonce, server_nonce, hash, n) = match &answer {
+            enums::SetClientDhParamsAnswer::DhGenOk(a) => {
+                (a.nonce, a.server_nonce, a.new_nonce_hash1, 1)
+            }
+            enums::SetClientDhParamsAnswer::DhGenRetry(a) => {
+                (a.nonce, a.server_nonce, a.new_nonce_hash2, 2)
+            }
+            enums::SetClientDhParamsAnswer::DhGenFail(a) => {
+                (a.nonce, a.server_nonce, a.new_nonce_hash3, 3)
+            }
+        };
+        check_nonces(&nonce, &server_nonce, &wait.nonce, &wait.server_nonce, WHAT)?;
+        if !ct_eq(&hash, &new_nonce_hash(&wait.new_nonce, n, &wait.auth_key)) {
+            return Err(HandshakeError::NewNonceHashMismatch { n });
+        }
+        match n {
+            1 => Ok(ClientStep::Done(Box::new(finish_key(
+                wait.auth_key,
+                &wait.new_nonce,
+                &wait.server_nonce,
+                wait.offset,
+            )))),
+            2 => {
+                if wait.retries >= MAX_RETRIES {
+                    return Err(HandshakeError::TooManyRetries {
+                        retries: wait.retries,
+                    });
+                }
+                wait.retries += 1;
+                let retry_id = aux_hash(&wait.auth_key);
+                self.send_client_dh(wait, retry_id)
+            }
+            _ => Err(HandshakeError::DhGenFail),
+        }
+    }
+}
+
+impl<R, C> fmt::Debug for Client<R, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            ClientState::Start => "start",
+            ClientState::AwaitResPq { .. } => "await resPQ",
+            ClientState::AwaitDhParams { .. } => "await server_DH_params",
+            ClientState::AwaitDhGen(_) => "await dh_gen",
+            ClientState::Finished => "finished",
+        };
+        f.debug_struct("Client")
+            .field("dc", &self.dc)
+            .field("state", &state)
+            .finish()
+    }
+}
+
+fn check_nonces(
+    nonce: &[u8; 16],
+    server_nonce: &[u8; 16],
+    expected_nonce: &[u8; 16],
+    expected_server_nonce: &[u8; 16],
+    message: &'static str,
+) -> Result<(), HandshakeError> {
+    if !ct_eq(nonce, expected_nonce) {
+        return Err(HandshakeError::NonceMismatch { message });
+    }
+    if !ct_eq(server_nonce, expected_server_nonce) {
+        return Err(HandshakeError::ServerNonceMismatch { message });
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server
+// ---------------------------------------------------------------------------------------------
+
+enum ServerState {
+    AwaitReqPq,
+    AwaitReqDh {
+        nonce: [u8; 16],
+        server_nonce: [u8; 16],
+        pq: u64,
+        p: u64,
+        q: u64,
+    },
+    AwaitClientDh(Box<ClientDhWait>),
+    Finished,
+}
+
+struct ClientDhWait {
+    nonce: [u8; 16],
+    server_nonce: [u8; 16],
+    new_nonce: [u8; 32],
+    a: [u8; DH_LEN],
+    tmp: AesKeyIv,
+}
+
+/// The server side of one handshake (one connection), for tests and in-memory servers.
+pub struct Server<R, C> {
+    key: RsaPrivateKey,
+    dh: DhParams,
+    primes: Option<(u64, u64)>,
+    random: R,
+    clock: C,
+    state: ServerState,
+    auth_key: Option<AuthKey>,
+}
+
+impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Server<R, C> {
+    /// A server with its RSA `key`, DH parameters `g` and `dh_prime` (checked here), drawing
+    /// bytes from `random` and reading unix time from `clock`.
+    ///
+    /// # Errors
+    ///
+    /// [`HandshakeError::BadDhPrime`] or [`HandshakeError::BadGenerator`].
+    pub fn new(
+        key: RsaPrivateKey,
+        dh_prime: &[u8],
+        g: i32,
+        random: R,
+        clock: C,
+    ) -> Result<Self, HandshakeError> {
+        Ok(Self {
+            key,
+            dh: check_dh(g, dh_prime)?,
+            primes: None,
+            random,
+            clock,
+            state: ServerState::AwaitReqPq,
+            auth_key: None,
+        })
+    }
+
+    /// Uses the distinct odd primes `p` and `q` for `pq` instead of drawing two 31-bit primes.
+    ///
+    /// # Errors
+    ///
+    /// [`HandshakeError::BadPq`] when they are not distinct primes whose product fits 63 bits.
+    pub fn with_primes(mut self, p: u64, q: u64) -> Result<Self, HandshakeError> {
+        let ok = p != q
+            && is_prime_u64(p)
+            && is_prime_u64(q)
+            && p > 2
+            && q > 2
+            && p.checked_mul(q).is_some_and(|pq| pq < 1 << 63);
+        if !ok {
+            return Err(HandshakeError::BadPq {
+                reason: "expected two distinct odd primes with a product below 2^63",
+            });
+        }
+        self.primes = Some((p.min(q), p.max(q)));
+        Ok(self)
+    }
+
+    /// The key, once `dh_gen_ok` was sent.
+    pub fn auth_key(&self) -> Option<&AuthKey> {
+        self.auth_key.as_ref()
+    }
+
+    /// Handles one request body from the client and returns the answer body.
+    /// Any error ends the handshake.
+    ///
+    /// # Errors
+    ///
+    /// A [`HandshakeError`] naming the failed check.
+    pub fn handle(&mut self, body: &[u8]) -> Result<Vec<u8>, HandshakeError> {
+        let state = std::mem::replace(&mut self.state, ServerState::Finished);
+        match state {
+            ServerState::Finished => Err(HandshakeError::Finished),
+            ServerState::AwaitReqPq => self.on_req_pq(body),
+            ServerState::AwaitReqDh {
+                nonce,
+                server_nonce,
+                pq,
+                p,
+                q,
+            } => self.on_req_dh(nonce, server_nonce, (pq, p, q), body),
+            ServerState::AwaitClientDh(wait) => self.on_client_dh(*wait, body),
+        }
+    }
+
+    /// The first prime from a random odd start in `2^30 + 2^29 .. 2^31` (prime gaps there are
+    /// a few hundred at most, so the search ends quickly and stays far below 2^32).
+    fn draw_prime(&mut self) -> u64 {
+        let mut bytes = [0u8; 4];
+        (self.random)(&mut bytes);
+        next_prime(u64::from(u32::from_le_bytes(bytes) | 0xC000_0001) >> 1 | 1)
+    }
+
+    fn on_req_pq(&mut self, body: &[u8]) -> Result<Vec<u8>, HandshakeError> {
+        let req = decode::<functions::ReqPqMulti>("req_pq_multi", body)?;
+        let mut server_nonce = [0; 16];
+        (self.random)(&mut server_nonce);
+        let (p, q) = match self.primes {
+            Some(primes) => primes,
+            None => {
+                let a = self.draw_prime();
+                let mut b = self.draw_prime();
+                if a == b {
+                    b = next_prime(b + 2);
+                }
+                (a.min(b), a.max(b))
+            }
+        };
+        // with_primes and draw_prime keep the product below 2^63.
+        let pq = p.wrapping_mul(q);
+        let answer = types::ResPq {
+            nonce: req.nonce,
+            server_nonce,
+            pq: be_minimal(pq),
+            server_public_key_fingerprints: vec![self.key.public_key().fingerprint() as i64],
+        };
+        self.state = ServerState::AwaitReqDh {
+            nonce: req.nonce,
+            server_nonce,
+            pq,
+            p,
+            q,
+        };
+        Ok(answer.to_bytes())
+    }
+
+    fn on_req_dh(
+        &mut self,
+        nonce: [u8; 16],
+        server_nonce: [u8; 16],
+        (pq, p, q): (u64, u64, u64),
+        body: &[u8],
+    ) -> Result<Vec<u8>, HandshakeError> {
+        const WHAT: &str = "req_DH_params";
+        let req = decode::<functions::ReqDhParams>(WHAT, body)?;
+        check_nonces(&req.nonce, &req.server_nonce, &nonce, &server_nonce, WHAT)?;
+        let fingerprint = self.key.public_key().fingerprint() as i64;
+        if req.public_key_fingerprint != fingerprint {
+            return Err(HandshakeError::UnknownFingerprint {
+                fingerprints: vec![req.public_key_fingerprint],
+            });
+        }
+        if be_u64(&req.p) != Some(p) || be_u64(&req.q) != Some(q) {
+            return Err(HandshakeError::BadPq {
+                reason: "p or q differs from the factors of pq",
+            });
+        }
+        let data = rsa_pad_decrypt(&req.encrypted_data, &self.key).map_err(HandshakeError::Rsa)?;
+        let mut reader = Reader::new(&data);
+        let inner = enums::PQInnerData::deserialize(&mut reader).map_err(|error| {
+            HandshakeError::Decode {
+                what: "p_q_inner_data",
+                error,
+            }
+        })?;
+        let (i_pq, i_p, i_q, i_nonce, i_server_nonce, new_nonce) = match &inner {
+            enums::PQInnerData::Dc(d) => (&d.pq, &d.p, &d.q, d.nonce, d.server_nonce, d.new_nonce),
+            enums::PQInnerData::TempDc(d) => {
+                (&d.pq, &d.p, &d.q, d.nonce, d.server_nonce, d.new_nonce)
+            }
+        };
+        check_nonces(
+            &i_nonce,
+            &i_server_nonce,
+            &nonce,
+            &server_nonce,
+            "p_q_inner_data",
+        )?;
+        if be_u64(i_pq) != Some(pq) || be_u64(i_p) != Some(p) || be_u64(i_q) != Some(q) {
+            return Err(HandshakeError::BadPq {
+                reason: "pq, p or q in p_q_inner_data differs from the ones sent",
+            });
+        }
+        let (a, g_a) = draw_public(&self.dh, &mut self.random)?;
+        let tmp = tmp_aes_key_iv(&new_nonce, &server_nonce);
+        let server_time = i32::try_from((self.clock)()).unwrap_or(i32::MAX);
+        let answer = types::ServerDhInnerData {
+            nonce,
+            server_nonce,
+            g: i32::try_from(self.dh.g()).unwrap_or(0),
+            dh_prime: self.dh.prime().to_vec(),
+            g_a: g_a.to_vec(),
+            server_time,
+        }
+        .to_bytes();
+        let encrypted_answer = encrypt_with_hash(&answer, &tmp, &mut self.random);
+        self.state = ServerState::AwaitClientDh(Box::new(ClientDhWait {
+            nonce,
+            server_nonce,
+            new_nonce,
+            a,
+            tmp,
+        }));
+        Ok(types::ServerDhParamsOk {
+            nonce,
+            server_nonce,
+            encrypted_answer,
+        }
+        .to_bytes())
+    }
+
+    fn on_client_dh(&mut self, wait: ClientDhWait, body: &[u8]) -> Result<Vec<u8>, HandshakeError> {
+        const WHAT: &str = "set_client_DH_params";
+        let req = decode::<functions::SetClientDhParams>(WHAT, body)?;
+        check_nonces(
+            &req.nonce,
+            &req.server_nonce,
+            &wait.nonce,
+            &wait.server_nonce,
+            WHAT,
+        )?;
+        let enums::ClientDhInnerData::ClientDhInnerData(inner) =
+            decrypt_with_hash::<enums::ClientDhInnerData>(
+                "client_DH_inner_data",
+                &req.encrypted_data,
+                &wait.tmp,
+            )?;
+        check_nonces(
+            &inner.nonce,
+            &inner.server_nonce,
+            &wait.nonce,
+            &wait.server_nonce,
+            "client_DH_inner_data",
+        )?;
+        if inner.retry_id != 0 {
+            return Err(HandshakeError::BadRetryId);
+        }
+        let key = self
+            .dh
+            .compute_auth_key(&inner.g_b, &wait.a)
+            .map_err(|_| HandshakeError::DhValueOutOfRange { what: "g_b" })?;
+        let answer = types::DhGenOk {
+            nonce: wait.nonce,
+            server_nonce: wait.server_nonce,
+            new_nonce_hash1: new_nonce_hash(&wait.new_nonce, 1, &key),
+        };
+        self.auth_key = Some(finish_key(key, &wait.new_nonce, &wait.server_nonce, 0));
+        Ok(answer.to_bytes())
+    }
+}
+
+impl<R, C> fmt::Debug for Server<R, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            ServerState::AwaitReqPq => "await req_pq_multi",
+            ServerState::AwaitReqDh { .. } => "await req_DH_params",
+            ServerState::AwaitClientDh(_) => "await set_client_DH_params",
+            ServerState::Finished => "finished",
+        };
+        f.debug_struct("Server")
+            .field("key", &self.key)
+            .field("state", &state)
+            .finish()
+    }
+}
+
+/// The smallest prime at or above the odd number `n` (callers pass `n < 2^32`).
+fn next_prime(mut n: u64) -> u64 {
+    while !is_prime_u64(n) {
+        n += 2;
+    }
+    n
+}
+
+/// Deterministic Miller–Rabin for 64-bit numbers (these bases are exact below 2^64).
+fn is_prime_u64(n: u64) -> bool {
+    const BASES: [u64; 12] = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37];
+    if n < 2 {
+        return false;
+    }
+    for p in BASES {
+        if n.is_multiple_of(p) {
+            return n == p;
+        }
+    }
+    // The remainder is below n, so the cast keeps every bit.
+    let mul = |a: u64, b: u64| (u128::from(a) * u128::from(b) % u128::from(n)) as u64;
+    let pow = |mut base: u64, mut exp: u64| {
+        let mut acc = 1u64;
+        while exp > 0 {
+            if exp & 1 == 1 {
+                acc = mul(acc, base);
+            }
+            base = mul(base, base);
+            exp >>= 1;
+        }
+        acc
+    };
+    let d = (n - 1) >> (n - 1).trailing_zeros();
+    let s = (n - 1).trailing_zeros();
+    'bases: for a in BASES {
+        let mut x = pow(a, d);
+        if x == 1 || x == n - 1 {
+            continue;
+        }
+        for _ in 1..s {
+            x = mul(x, x);
+            if x == n - 1 {
+                continue 'bases;
+            }
+        }
+        return false;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_messages_round_trip_and_reject_bad_headers() {
+        let message = plain_message(0x6777E5EB00059760, &[1, 2, 3, 4]);
+        assert_eq!(
+            parse_plain_message(&message),
+            Ok((0x6777E5EB00059760, &[1u8, 2, 3, 4][..]))
+        );
+        assert!(parse_plain_message(&message[..19]).is_err());
+        assert!(parse_plain_message(&message[..23]).is_err());
+        let mut keyed = message.clone();
+        keyed[0] = 1;
+        assert!(parse_plain_message(&keyed).is_err());
+    }
+
+    #[test]
+    fn small_primes_are_recognised() {
+        assert!(is_prime_u64(1141464581) && is_prime_u64(1202243663));
+        assert!(!is_prime_u64(1372318559046200203));
+        assert!(!is_prime_u64(1) && is_prime_u64(2) && !is_prime_u64(3215031751));
+        assert_eq!(be_minimal(1141464581), [0x44, 0x09, 0x5E, 0x05]);
+        assert_eq!(be_u64(&[0x44, 0x09, 0x5E, 0x05]), Some(1141464581));
+    }
+}
