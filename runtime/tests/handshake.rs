@@ -1,15 +1,18 @@
 //! Auth-key handshake tests: the official worked example, in-memory exchanges, every check's typed error, and no-panic properties.
 #![cfg(feature = "mtproto")]
 
+mod common;
+
+use common::{after, between, test_keypair, vectors};
+
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use num_bigint::BigUint;
 use proptest::prelude::*;
 
 use tlgen_runtime::crypto::{
     aes_ige_decrypt, aes_ige_encrypt, rsa_pad_decrypt, sha1, sha256, tmp_aes_key_iv, AesKeyIv,
-    RsaPrivateKey, RsaPublicKey, KNOWN_DH_PRIME,
+    RsaPublicKey, KNOWN_DH_PRIME,
 };
 use tlgen_runtime::mtproto::handshake::{
     parse_plain_message, plain_message, AuthKey, Client, ClientStep, HandshakeError, Server,
@@ -20,34 +23,6 @@ use tlgen_runtime::{Deserializable, Reader, Serializable};
 // ---------------------------------------------------------------------------------------------
 // Vector files (same conventions as tests/crypto_vectors.rs)
 // ---------------------------------------------------------------------------------------------
-
-/// The text of `shared/vectors/<file>`, or `None` (after saying so) when it is missing outside
-/// CI. In CI (`CI=true`) a missing file fails the test.
-fn vectors(file: &str) -> Option<String> {
-    let path = format!("{}/../../shared/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(text),
-        Err(err) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("vector file {path} is required when CI=true but could not be read: {err}")
-        }
-        Err(err) => {
-            eprintln!("skipping: vector file {path} could not be read ({err})");
-            None
-        }
-    }
-}
-
-fn after<'a>(text: &'a str, marker: &str) -> &'a str {
-    let at = text
-        .find(marker)
-        .unwrap_or_else(|| panic!("marker {marker:?} not found"));
-    &text[at + marker.len()..]
-}
-
-fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
-    let rest = after(text, start);
-    rest.find(end).map_or(rest, |at| &rest[..at])
-}
 
 /// The hex value of the first line `key = HEX` or `key (a,b) = HEX` (a `FE000100 + ` prefix
 /// dropped).
@@ -155,62 +130,6 @@ fn scripted(mut script: Vec<Vec<u8>>, seed: &[u8]) -> impl FnMut(&mut [u8]) {
 fn seeded(seed: &[u8]) -> impl FnMut(&mut [u8]) {
     let mut stream = Stream::new(seed);
     move |out: &mut [u8]| stream.fill(out)
-}
-
-/// A 2048-bit test key pair (e = 65537), built once (same construction as crypto_vectors.rs).
-fn test_keypair() -> &'static RsaPrivateKey {
-    static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| {
-        let p = search_prime(b"handshake p");
-        let q = search_prime(b"handshake q");
-        let n = &p * &q;
-        let e = BigUint::from(65537u32);
-        let phi = (&p - 1u32) * (&q - 1u32);
-        let d = e.modinv(&phi).expect("65537 is coprime to phi");
-        RsaPrivateKey::from_components(&n.to_bytes_be(), &e.to_bytes_be(), &d.to_bytes_be())
-            .unwrap()
-    })
-}
-
-fn search_prime(seed: &[u8]) -> BigUint {
-    let mut wide = Vec::new();
-    for i in 0..4u8 {
-        wide.extend_from_slice(&sha256(&[seed, &[b'0' + i]]));
-    }
-    let mut candidate = BigUint::from_bytes_be(&wide);
-    candidate.set_bit(1023, true);
-    candidate.set_bit(1022, true);
-    candidate.set_bit(0, true);
-    while !miller_rabin(&candidate) {
-        candidate += 2u32;
-    }
-    candidate
-}
-
-fn miller_rabin(n: &BigUint) -> bool {
-    let one = BigUint::from(1u32);
-    let n_minus_one = n - &one;
-    let s = n_minus_one.trailing_zeros().unwrap_or(0);
-    let d = &n_minus_one >> s;
-    for small in [3u32, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47] {
-        if (n % small) == BigUint::from(0u32) {
-            return false;
-        }
-    }
-    'bases: for a in [2u32, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37] {
-        let mut x = BigUint::from(a).modpow(&d, n);
-        if x == one || x == n_minus_one {
-            continue;
-        }
-        for _ in 1..s {
-            x = &x * &x % n;
-            if x == n_minus_one {
-                continue 'bases;
-            }
-        }
-        return false;
-    }
-    true
 }
 
 fn send(step: Result<ClientStep, HandshakeError>) -> Vec<u8> {
