@@ -360,6 +360,17 @@ pub struct Detail {
     pub reason: String,
 }
 
+impl Detail {
+    /// ` (reason)`, or nothing when there is no reason to give.
+    fn reason_suffix(&self) -> String {
+        if self.reason.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.reason)
+        }
+    }
+}
+
 /// One added, removed, renamed or changed item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
@@ -602,16 +613,12 @@ impl Diff {
                 let (mark, head) = headline(c);
                 let _ = writeln!(out, "  {mark} {head}{}", text_tags(c.source, c.wire));
                 for d in &c.details {
-                    let reason = if d.reason.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", d.reason)
-                    };
                     let _ = writeln!(
                         out,
-                        "      · {}{}{reason}",
+                        "      · {}{}{}",
                         d.what.describe(),
-                        text_tags(d.source, d.wire)
+                        text_tags(d.source, d.wire),
+                        d.reason_suffix()
                     );
                 }
             }
@@ -661,16 +668,12 @@ impl Diff {
                     };
                     let _ = writeln!(out, "- {head}{}", markdown_tags(c.source, c.wire));
                     for d in &c.details {
-                        let reason = if d.reason.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" ({})", d.reason)
-                        };
                         let _ = writeln!(
                             out,
-                            "  - {}{}{reason}",
+                            "  - {}{}{}",
                             d.what.describe(),
-                            markdown_tags(d.source, d.wire)
+                            markdown_tags(d.source, d.wire),
+                            d.reason_suffix()
                         );
                     }
                 }
