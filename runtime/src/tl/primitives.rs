@@ -82,7 +82,7 @@ pub fn write_bytes(out: &mut Vec<u8>, data: &[u8]) {
 
 fn read_bytes<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], DecodeError> {
     let start = r.position();
-    let first = r.take(1)?[0];
+    let first = r.take(1)?[0]; // `take(1)` returned exactly one byte
     let (header, len) = match first {
         0..=253 => (1, usize::from(first)),
         254 => {

@@ -39,7 +39,7 @@ impl<'a> Reader<'a> {
 
     /// Bytes not read yet.
     pub fn remaining(&self) -> usize {
-        self.buf.len() - self.pos
+        self.buf.len().saturating_sub(self.pos)
     }
 
     /// An error of `kind` at the current position.
@@ -87,7 +87,9 @@ impl<'a> Reader<'a> {
 
     /// Reads the rest of the input.
     pub fn take_rest(&mut self) -> &'a [u8] {
-        let rest = &self.buf[self.pos..];
+        // `pos <= buf.len()` always holds (only `take` advances it, after checking), so this is
+        // the rest of the input; `get` keeps even a broken invariant from panicking.
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
         self.pos = self.buf.len();
         rest
     }
