@@ -1,42 +1,20 @@
 //! Transport tests: round trips for every framing and obfuscation, partial reads, quick acks, errors, published vectors.
 #![cfg(feature = "transport")]
 
+mod common;
+
+use common::vectors;
+use common::wire::{assert_payload, boxed_rng, connect, drain, modes, payload, rng, Mode, KINDS};
+
 use proptest::prelude::*;
 use tlgen_runtime::transport::obfuscated::{self, ObfuscationKeys, ProtocolTag, HEADER_LEN};
 use tlgen_runtime::transport::{
     accept, framing, Abridged, Codec, Frame, Framing, Full, Intermediate, Kind, Obfuscation,
-    PaddedIntermediate, ProxySecret, RandomFill, Role, TransportError,
+    PaddedIntermediate, ProxySecret, Role, TransportError,
 };
-
-type AnyCodec = Codec<Box<dyn Framing + Send>>;
-
-const KINDS: [Kind; 4] = [
-    Kind::Abridged,
-    Kind::Intermediate,
-    Kind::PaddedIntermediate,
-    Kind::Full,
-];
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/// Reads `shared/vectors/<name>`; `None` (the test skips) when it is missing outside CI.
-fn vector_file(name: &str) -> Option<String> {
-    let path = format!(
-        "{}/{name}",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors")
-    );
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(text),
-        Err(err) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("vector file {path} is required in CI but could not be read: {err}")
-        }
-        Err(err) => {
-            eprintln!("skipping: vector file {path} not readable ({err})");
-            None
-        }
-    }
-}
 
 /// The hex value after the last `=` on the `nth` line (0-based) whose trimmed text starts
 /// with `prefix`.
@@ -59,113 +37,6 @@ fn hex_after_last_eq(line: &str) -> Vec<u8> {
 
 fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
     bytes.try_into().expect("a value of the expected length")
-}
-
-/// A deterministic byte source (xorshift), different per seed.
-fn rng(seed: u64) -> impl FnMut(&mut [u8]) + Send + 'static {
-    let mut state = seed | 1;
-    move |buf: &mut [u8]| {
-        for b in buf {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            *b = (state >> 24) as u8;
-        }
-    }
-}
-
-fn boxed_rng(seed: u64) -> RandomFill {
-    Box::new(rng(seed))
-}
-
-fn payload(len: usize, seed: u8) -> Vec<u8> {
-    // First byte small so no payload looks like a negative transport error code.
-    (0..len)
-        .map(|i| {
-            if i == 3 {
-                0
-            } else {
-                (i as u8).wrapping_mul(31) ^ seed
-            }
-        })
-        .collect()
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Mode {
-    Plain,
-    Obfuscated,
-    Proxy,
-}
-
-/// A connected client and server: the server found the framing from the client's opening.
-fn connect(kind: Kind, mode: Mode, wire: &mut Vec<u8>) -> (AnyCodec, AnyCodec) {
-    let client_framing = framing(kind, Role::Client, 1 << 20, boxed_rng(7));
-    let secret = match kind {
-        Kind::PaddedIntermediate => {
-            let mut s = vec![0xdd];
-            s.extend_from_slice(&[0x5c; 16]);
-            ProxySecret::from_bytes(&s).unwrap()
-        }
-        _ => ProxySecret::from_bytes(&[0x5c; 16]).unwrap(),
-    };
-    let client = match mode {
-        Mode::Plain => Codec::client(client_framing, wire),
-        Mode::Obfuscated => {
-            Codec::obfuscated_client(client_framing, Some(2), None, &mut rng(11), wire).unwrap()
-        }
-        Mode::Proxy => {
-            Codec::obfuscated_client(client_framing, Some(-4), Some(&secret), &mut rng(13), wire)
-                .unwrap()
-        }
-    };
-    // A first packet, so that the full framing (which has no marker) can be recognized.
-    let mut client = client;
-    let hello = payload(24, 0xaa);
-    client.send(&hello, false, wire).unwrap();
-    let server_secret = matches!(mode, Mode::Proxy).then_some(&secret);
-    let (mut server, used) = accept(wire, server_secret, rng(17)).unwrap().unwrap();
-    assert_eq!(server.framing().kind(), kind, "{mode:?}");
-    assert_eq!(server.is_obfuscated(), !matches!(mode, Mode::Plain));
-    server.push(&wire[used..]);
-    wire.clear();
-    let frames = drain(&mut server);
-    assert_eq!(frames.len(), 1, "{kind:?} {mode:?}");
-    assert_payload(kind, &frames[0], &hello, false);
-    (client, server)
-}
-
-fn modes(kind: Kind) -> &'static [Mode] {
-    match kind {
-        Kind::Full => &[Mode::Plain],
-        _ => &[Mode::Plain, Mode::Obfuscated, Mode::Proxy],
-    }
-}
-
-fn drain(codec: &mut AnyCodec) -> Vec<Frame> {
-    let mut frames = Vec::new();
-    while let Some(frame) = codec.next_frame().unwrap() {
-        frames.push(frame);
-    }
-    frames
-}
-
-/// Checks a received payload: exact, or (padded intermediate) followed by at most 15 bytes.
-fn assert_payload(kind: Kind, frame: &Frame, sent: &[u8], quick_ack: bool) {
-    let Frame::Payload {
-        data,
-        quick_ack: ack,
-    } = frame
-    else {
-        panic!("{kind:?}: expected a payload, got {frame:?}");
-    };
-    assert_eq!(*ack, quick_ack, "{kind:?}");
-    if kind == Kind::PaddedIntermediate {
-        assert!(data.len() >= sent.len() && data.len() <= sent.len() + 15);
-        assert_eq!(&data[..sent.len()], sent, "{kind:?}");
-    } else {
-        assert_eq!(data, sent, "{kind:?}");
-    }
 }
 
 const LENGTHS: [usize; 6] = [24, 124 * 4, 126 * 4, 127 * 4, 1000 * 4, 70_000];
@@ -459,7 +330,7 @@ fn oversized_and_impossible_lengths_are_errors_without_waiting() {
 /// shared/vectors/mtproto2-kdf.txt: "transport framings of the client packet above".
 #[test]
 fn mtproto2_kdf_transport_framings() {
-    let Some(text) = vector_file("mtproto2-kdf.txt") else {
+    let Some(text) = vectors("mtproto2-kdf.txt") else {
         return;
     };
     let packet = hex_value(&text, "full payload = auth_key_id", 0);
@@ -502,7 +373,7 @@ fn mtproto2_kdf_transport_framings() {
 /// framing carries them.
 #[test]
 fn mtproto2_kdf_quick_ack_tokens_on_the_wire() {
-    let Some(text) = vector_file("mtproto2-kdf.txt") else {
+    let Some(text) = vectors("mtproto2-kdf.txt") else {
         return;
     };
     for nth in 0..2 {
@@ -535,7 +406,7 @@ fn mtproto2_kdf_quick_ack_tokens_on_the_wire() {
 /// + 4 bytes), direct and through an MTProxy with secret 00*16 for DCs 1, 10001 and -1.
 #[test]
 fn obfuscated2_mtcute_vectors() {
-    let Some(text) = vector_file("obfuscated2.txt") else {
+    let Some(text) = vectors("obfuscated2.txt") else {
         return;
     };
     let mut seen = 0;
@@ -595,7 +466,7 @@ fn obfuscated2_mtcute_vectors() {
 /// (secret dd99..99, media DC -4) and the same init without a proxy.
 #[test]
 fn obfuscated2_derived_mtproxy_example() {
-    let Some(text) = vector_file("obfuscated2.txt") else {
+    let Some(text) = vectors("obfuscated2.txt") else {
         return;
     };
     let init: [u8; 64] = array(&hex_value(&text, "init (before encryption)", 0));

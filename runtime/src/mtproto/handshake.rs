@@ -221,7 +221,7 @@ pub fn plain_message(msg_id: i64, body: &[u8]) -> Vec<u8> {
 /// # Errors
 ///
 /// [`HandshakeError::BadPlainMessage`] when `auth_key_id` is not 0 or the length field does not
-/// match the bytes that follow.
+/// match the bytes that follow (up to 15 extra bytes of transport padding are ignored).
 pub fn parse_plain_message(bytes: &[u8]) -> Result<(i64, &[u8]), HandshakeError> {
     let bad = |reason| Err(HandshakeError::BadPlainMessage { reason });
     let (Some(key_id), Some(msg_id), Some(len), Some(body)) = (
@@ -237,9 +237,14 @@ pub fn parse_plain_message(bytes: &[u8]) -> Result<(i64, &[u8]), HandshakeError>
     }
     let msg_id = i64::from_le_bytes(le_array(msg_id));
     let len = i32::from_le_bytes(le_array(len));
-    if usize::try_from(len).ok() != Some(body.len()) {
-        return bad("length field differs from the body length");
-    }
+    // Up to 15 bytes may follow the body: the padded intermediate transport adds them.
+    let Some(body) = usize::try_from(len)
+        .ok()
+        .filter(|&n| n <= body.len() && body.len() - n <= super::MAX_TRANSPORT_PADDING)
+        .map(|n| &body[..n])
+    else {
+        return bad("length field does not match the body length");
+    };
     Ok((msg_id, body))
 }
 
@@ -1030,6 +1035,10 @@ mod tests {
         );
         assert!(parse_plain_message(&message[..19]).is_err());
         assert!(parse_plain_message(&message[..23]).is_err());
+        // Transport padding (padded intermediate) after the body is ignored, up to 15 bytes.
+        let padded = [message.as_slice(), &[0xAA; 15]].concat();
+        assert_eq!(parse_plain_message(&padded), parse_plain_message(&message));
+        assert!(parse_plain_message(&[message.as_slice(), &[0xAA; 16]].concat()).is_err());
         let mut keyed = message.clone();
         keyed[0] = 1;
         assert!(parse_plain_message(&keyed).is_err());

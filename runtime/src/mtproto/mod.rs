@@ -16,7 +16,14 @@
 #[allow(missing_docs)]
 #[rustfmt::skip]
 pub mod schema;
+/// Bytes of transport padding a received payload may carry after its end: the padded
+/// intermediate transport adds 0..=15 random bytes that only the MTProto layer can tell apart
+/// (plain messages by their length field, encrypted ones by their whole 16-byte blocks).
+pub const MAX_TRANSPORT_PADDING: usize = 15;
+
+pub mod envelope;
 pub mod handshake;
+pub mod session;
 
 #[cfg(test)]
 mod tests {

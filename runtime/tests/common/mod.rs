@@ -1,6 +1,9 @@
 //! Helpers shared by the runtime's integration tests: reading shared/vectors/, and a test RSA key pair.
 #![allow(dead_code)]
 
+#[cfg(feature = "transport")]
+pub mod wire;
+
 use num_bigint::BigUint;
 
 use tlgen_runtime::crypto::{sha256, RsaPrivateKey};
