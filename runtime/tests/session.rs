@@ -974,3 +974,46 @@ fn a_payload_that_fails_anywhere_changes_nothing() {
         "no ack is owed for a dropped payload"
     );
 }
+
+#[test]
+fn a_refused_container_is_sent_again_message_by_message() {
+    let (_, mut server) = pair();
+    let mut client = Session::client(test_key_of_pair(), 0x5E55_1011, 0xBAD, 0);
+    // An update the client owes an ack for, so that the container also carries a msgs_ack.
+    client
+        .unpack(
+            at(0),
+            &from_server(server_header(server_id(0, 0x103)), &[0; 8]),
+        )
+        .unwrap();
+    let a = client.push(at(1), vec![1, 0, 0, 0], true);
+    let b = client.push(at(1), vec![2, 0, 0, 0], true);
+    let packet = client.pack(at(1), &mut zeros()).unwrap().unwrap();
+    assert_eq!(packet.msg_ids.len(), 3, "two requests and an ack");
+    assert!(matches!(
+        server.unpack(at(1), &packet.payload),
+        Err(SessionError::WrongSalt { .. })
+    ));
+    let events = deliver(&mut server, &mut client, at(2)).unwrap();
+    let resent: Vec<i64> = events
+        .iter()
+        .map(|e| match e {
+            Event::Resent {
+                old_msg_id,
+                code: 48,
+                ..
+            } => *old_msg_id,
+            other => panic!("only the two requests are re-sent, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(resent, [a, b]);
+    let events = deliver(&mut client, &mut server, at(3)).unwrap();
+    let bodies: Vec<&[u8]> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message { body, .. } => Some(body.as_slice()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bodies, [&[1, 0, 0, 0][..], &[2, 0, 0, 0][..]]);
+}

@@ -958,10 +958,13 @@ impl Session {
             19 | 20 | 48 => true,
             _ => false,
         };
-        let ids = self
-            .containers
-            .remove(&bad_msg_id)
-            .unwrap_or_else(|| vec![bad_msg_id]);
+        // A refused container stands for the messages inside. Of those, only the ones this
+        // session keeps (content-related, not yet acknowledged) can be sent again; the service
+        // messages it packed itself (acks) are not reported.
+        let (ids, in_container) = match self.containers.remove(&bad_msg_id) {
+            Some(ids) => (ids, true),
+            None => (vec![bad_msg_id], false),
+        };
         for id in ids {
             match self.unacked.remove(&id) {
                 Some(old) if resend => {
@@ -973,12 +976,10 @@ impl Session {
                         code,
                     });
                 }
-                Some(old) => {
-                    // Not re-sent: it stays unanswered, which the caller learns from the event.
-                    drop(old);
-                    events.push(Event::Rejected { msg_id: id, code });
-                }
-                None => events.push(Event::Rejected { msg_id: id, code }),
+                // Not sent again: it stays unanswered, which the caller learns here.
+                Some(_) => events.push(Event::Rejected { msg_id: id, code }),
+                None if !in_container => events.push(Event::Rejected { msg_id: id, code }),
+                None => {}
             }
         }
     }
