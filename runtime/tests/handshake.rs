@@ -352,8 +352,9 @@ fn exchange(seed: u32) -> AuthKey {
     key
 }
 
-/// Exchanges with distinct seeds (half of them for temporary keys), on two threads: about 30 ms
-/// each in a debug build, so the 1,000 take about 15 s on two free cores.
+/// Exchanges with distinct seeds (half of them for temporary keys), on two threads: about 12 ms
+/// each in a debug build (the runtime is built at opt-level 2 there), so the 1,000 take about
+/// 6 s on two free cores.
 const EXCHANGES: u32 = 1000;
 
 #[test]

@@ -4,11 +4,14 @@
 //! safe 2048-bit prime; `g` is in 2..=7 and generates the subgroup of order `(p - 1) / 2`;
 //! `1 < g_a, g_b < p - 1` and `2^1984 < g_a, g_b < p - 2^1984`.
 
+use std::sync::OnceLock;
+
 use num_bigint::BigUint;
 use num_integer::Integer;
 use num_traits::One;
 
 use super::hash::sha256;
+use super::mont::{limbs_from_be, write_be, FixedBase, Modulus};
 use super::CryptoError;
 
 /// Length of `dh_prime`, `g_a`, `g_b` and the auth key in bytes.
@@ -35,6 +38,15 @@ pub const KNOWN_DH_PRIME: [u8; DH_LEN] = [
     0x6f, 0x4f, 0xad, 0xf0, 0x34, 0xb1, 0x04, 0x03, 0x11, 0x9c, 0xd8, 0xe3, 0xb9, 0x2f, 0xcc, 0x5b,
 ];
 
+/// Limbs of a 2048-bit number.
+const LIMBS: usize = DH_LEN / 8;
+
+/// Comb tables for `g^x` modulo [`KNOWN_DH_PRIME`], one per generator 2..=7, built the first time
+/// that generator is used (32 KiB and about one ordinary power each) and shared by every
+/// exchange of the process: the client talks to many servers with this prime, a server to many
+/// clients. Other primes use the uncached small-base power.
+static KNOWN_PRIME_COMBS: [OnceLock<FixedBase<LIMBS>>; 6] = [const { OnceLock::new() }; 6];
+
 /// Miller–Rabin rounds on `(p - 1) / 2`; the guidelines call 15 acceptable.
 const MILLER_RABIN_ROUNDS: u32 = 16;
 /// `g_a` and `g_b` must lie more than 2^1984 away from 0 and from `p`.
@@ -46,6 +58,10 @@ const SAFETY_MARGIN_BITS: u64 = 2048 - 64;
 pub struct DhParams {
     g: u32,
     p: BigUint,
+    /// `p` with its Montgomery constants, for the two modular powers (boxed: 800 bytes).
+    mont: Box<Modulus<LIMBS>>,
+    /// Whether `p` is [`KNOWN_DH_PRIME`], whose `g^x` uses the cached comb.
+    known: bool,
     /// `2^1984`.
     low: BigUint,
     /// `p - 2^1984`.
@@ -66,7 +82,16 @@ impl DhParams {
         let low = BigUint::one() << SAFETY_MARGIN_BITS;
         // p > 2^2047 > low, so the subtraction does not underflow.
         let high = &p - &low;
-        Ok(Self { g, p, low, high })
+        // A checked dh_prime is odd and 2048 bits, which is all Modulus asks.
+        let mont = Box::new(Modulus::new(&p).ok_or(CryptoError::DhPrimeNotSafe { which: "p" })?);
+        Ok(Self {
+            g,
+            known: to_be_array(&p) == KNOWN_DH_PRIME,
+            p,
+            mont,
+            low,
+            high,
+        })
     }
 
     /// The generator.
@@ -91,17 +116,31 @@ impl DhParams {
 
     /// `g_b = g^b mod p` as 256 big-endian bytes, for the client's random 2048-bit `b`.
     ///
+    /// The power runs the same sequence of operations whatever `b` is, and reads table entries
+    /// by scanning the whole table. With [`KNOWN_DH_PRIME`] it uses a comb of precomputed powers
+    /// of `g` (171 squarings and 342 multiplications; the first call for a `g` in the process
+    /// builds it); with another prime, four squarings and one multiplication by a one-limb `g^w`
+    /// per four bits.
+    ///
     /// # Errors
     ///
     /// [`CryptoError::DhValueOutOfRange`] when `g_b` falls outside the safe range; pick a new
     /// `b` and call again.
     pub fn compute_g_b(&self, b: &[u8; DH_LEN]) -> Result<[u8; DH_LEN], CryptoError> {
-        let g_b = BigUint::from(self.g).modpow(&BigUint::from_bytes_be(b), &self.p);
-        self.check_public_value(&g_b, "g_b")?;
-        Ok(to_be_array(&g_b))
+        let power = self
+            .comb()
+            .and_then(|comb| comb.pow(&self.mont, b))
+            .unwrap_or_else(|| self.mont.pow_small_base(u64::from(self.g), b));
+        let mut g_b = [0; DH_LEN];
+        write_be(&power, &mut g_b);
+        self.check_public_value(&BigUint::from_bytes_be(&g_b), "g_b")?;
+        Ok(g_b)
     }
 
     /// `auth_key = g_a^b mod p` as 256 big-endian bytes, after checking `g_a`.
+    ///
+    /// The power runs the same sequence of operations whatever `b` is: five squarings and one
+    /// multiplication per five bits, table entries read by a full scan.
     ///
     /// # Errors
     ///
@@ -111,11 +150,27 @@ impl DhParams {
         g_a: &[u8],
         b: &[u8; DH_LEN],
     ) -> Result<[u8; DH_LEN], CryptoError> {
-        let g_a = BigUint::from_bytes_be(g_a);
-        self.check_public_value(&g_a, "g_a")?;
-        Ok(to_be_array(
-            &g_a.modpow(&BigUint::from_bytes_be(b), &self.p),
-        ))
+        self.check_public_value(&BigUint::from_bytes_be(g_a), "g_a")?;
+        // Below p after the check, so it fits 2048 bits whatever its length.
+        let g_a = limbs_from_be(g_a).ok_or(CryptoError::DhValueOutOfRange {
+            what: "g_a",
+            expected: "2^1984 < value < dh_prime - 2^1984",
+        })?;
+        let mut key = [0; DH_LEN];
+        write_be(&self.mont.pow(&g_a, b), &mut key);
+        Ok(key)
+    }
+
+    /// The shared comb for `g` when `p` is the known prime.
+    fn comb(&self) -> Option<&'static FixedBase<LIMBS>> {
+        let slot = KNOWN_PRIME_COMBS.get(usize::try_from(self.g).ok()?.checked_sub(2)?)?;
+        self.known.then(|| {
+            slot.get_or_init(|| {
+                let mut g = [0u64; LIMBS];
+                g[0] = u64::from(self.g);
+                FixedBase::new(&self.mont, &g, DH_LEN)
+            })
+        })
     }
 
     fn check_public_value(&self, value: &BigUint, what: &'static str) -> Result<(), CryptoError> {
@@ -403,6 +458,38 @@ mod tests {
             }),
             Err(CryptoError::DhValueOutOfRange { what: "g_b", .. })
         ));
+    }
+
+    #[test]
+    fn powers_match_num_bigint() {
+        let p = BigUint::from_bytes_be(&KNOWN_DH_PRIME);
+        let mut b = [0u8; DH_LEN];
+        for (i, byte) in b.iter_mut().enumerate() {
+            *byte = (i as u8).wrapping_mul(151).wrapping_add(7);
+        }
+        let exponent = BigUint::from_bytes_be(&b);
+        for g in [3, 4, 7] {
+            let params = DhParams::new(g, &KNOWN_DH_PRIME).unwrap();
+            let g_b = params.compute_g_b(&b).unwrap();
+            let expect = BigUint::from(g as u32).modpow(&exponent, &p);
+            assert_eq!(BigUint::from_bytes_be(&g_b), expect, "g = {g}");
+            // Twice: the second call reads the cached comb.
+            assert_eq!(params.compute_g_b(&b).unwrap(), g_b);
+            let key = params.compute_auth_key(&g_b, &b).unwrap();
+            assert_eq!(BigUint::from_bytes_be(&key), expect.modpow(&exponent, &p));
+        }
+        // A leading zero byte gives the same prime, and the same comb.
+        let mut padded = vec![0];
+        padded.extend_from_slice(&KNOWN_DH_PRIME);
+        let params = DhParams::new(3, &padded).unwrap();
+        assert!(params.comb().is_some());
+        assert_eq!(
+            params.compute_g_b(&b).unwrap(),
+            DhParams::new(3, &KNOWN_DH_PRIME)
+                .unwrap()
+                .compute_g_b(&b)
+                .unwrap()
+        );
     }
 
     #[test]

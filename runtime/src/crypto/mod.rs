@@ -24,6 +24,7 @@ mod factor;
 mod hash;
 mod ige;
 mod kdf;
+mod mont;
 mod pem;
 mod rsa;
 
@@ -31,6 +32,8 @@ pub use self::ctr::AesCtr;
 pub use dh::{check_dh_generator, check_dh_prime, DhParams, DH_LEN, KNOWN_DH_PRIME};
 pub use error::CryptoError;
 pub use factor::factorize_pq;
+#[cfg(feature = "mtproto")]
+pub(crate) use factor::is_prime as is_prime_u64;
 pub use hash::{sha1, sha256};
 pub use ige::{aes_ige_decrypt, aes_ige_encrypt, AesIge, BLOCK_LEN};
 pub use kdf::{

@@ -9,8 +9,8 @@
 use std::fmt;
 
 use crate::crypto::{
-    aes_ige_decrypt, aes_ige_encrypt, ct_eq, factorize_pq, rsa_pad, rsa_pad_decrypt, sha1,
-    tmp_aes_key_iv, AesKeyIv, CryptoError, DhParams, RsaPrivateKey, RsaPublicKey, DH_LEN,
+    aes_ige_decrypt, aes_ige_encrypt, ct_eq, factorize_pq, is_prime_u64, rsa_pad, rsa_pad_decrypt,
+    sha1, tmp_aes_key_iv, AesKeyIv, CryptoError, DhParams, RsaPrivateKey, RsaPublicKey, DH_LEN,
 };
 use crate::mtproto::schema::{enums, functions, types};
 use crate::{DecodeError, Deserializable, Reader, Serializable};
@@ -978,48 +978,6 @@ fn next_prime(mut n: u64) -> u64 {
         n += 2;
     }
     n
-}
-
-/// Deterministic Miller–Rabin for 64-bit numbers (these bases are exact below 2^64).
-fn is_prime_u64(n: u64) -> bool {
-    const BASES: [u64; 12] = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37];
-    if n < 2 {
-        return false;
-    }
-    for p in BASES {
-        if n.is_multiple_of(p) {
-            return n == p;
-        }
-    }
-    // The remainder is below n, so the cast keeps every bit.
-    let mul = |a: u64, b: u64| (u128::from(a) * u128::from(b) % u128::from(n)) as u64;
-    let pow = |mut base: u64, mut exp: u64| {
-        let mut acc = 1u64;
-        while exp > 0 {
-            if exp & 1 == 1 {
-                acc = mul(acc, base);
-            }
-            base = mul(base, base);
-            exp >>= 1;
-        }
-        acc
-    };
-    let d = (n - 1) >> (n - 1).trailing_zeros();
-    let s = (n - 1).trailing_zeros();
-    'bases: for a in BASES {
-        let mut x = pow(a, d);
-        if x == 1 || x == n - 1 {
-            continue;
-        }
-        for _ in 1..s {
-            x = mul(x, x);
-            if x == n - 1 {
-                continue 'bases;
-            }
-        }
-        return false;
-    }
-    true
 }
 
 #[cfg(test)]
