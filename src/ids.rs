@@ -30,11 +30,12 @@ pub fn is_legacy(name: &str) -> bool {
     LEGACY_IDS.contains(&name)
 }
 
-/// Whether `explicit` follows the CRC32 rule for `def`. Old versions of a constructor kept side
-/// by side carry their layer in their name (`decryptedMessage46`) and keep the id computed from
-/// the line without that suffix, so that spelling is accepted too.
-pub fn follows_rule(def: &AstDefinition, explicit: u32) -> bool {
-    if computed_id(def) == explicit {
+/// Whether `explicit` follows the CRC32 rule for `def`, whose [`computed_id`] is `computed`. Old
+/// versions of a constructor kept side by side carry their layer in their name
+/// (`decryptedMessage46`) and keep the id computed from the line without that suffix, so that
+/// spelling is accepted too.
+pub fn follows_rule(def: &AstDefinition, explicit: u32, computed: u32) -> bool {
+    if computed == explicit {
         return true;
     }
     let base = def.name.trim_end_matches(|c: char| c.is_ascii_digit());

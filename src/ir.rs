@@ -292,7 +292,7 @@ pub fn build(
         let computed = ids::computed_id(d);
         let id = d.id.unwrap_or(computed);
         if let Some(explicit) = d.id {
-            if !ids::follows_rule(d, explicit) && !ids::is_legacy(&d.name) {
+            if !ids::follows_rule(d, explicit, computed) && !ids::is_legacy(&d.name) {
                 diags.push(map.diagnostic(
                     Severity::Warning,
                     d.name_span.offset,

@@ -70,10 +70,14 @@ pub struct Timings {
     pub ir: f64,
     /// View model.
     pub model: f64,
-    /// Templates.
+    /// Templates and formatting together, on all cores.
+    pub render: f64,
+    /// Templates: the time of all threads added up.
     pub templates: f64,
-    /// syn + prettyplease (on all cores).
+    /// syn + prettyplease: the time of all threads added up.
     pub format: f64,
+    /// Threads that rendered and formatted.
+    pub threads: usize,
     /// Comparing and writing files.
     pub write: f64,
 }
@@ -223,8 +227,10 @@ pub fn generate_source_at(
     };
     let (files, rt) = render::render(&schema, &opts)?;
     timings.model = rt.model;
+    timings.render = rt.render;
     timings.templates = rt.templates;
     timings.format = rt.format;
+    timings.threads = rt.threads;
     Ok(Generated {
         files,
         warnings: diags,
@@ -301,6 +307,15 @@ fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Whether the file at `path` starts with [`HEADER_PREFIX`] (reads only that many bytes).
+fn starts_with_header(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut head = [0u8; HEADER_PREFIX.len()];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head == HEADER_PREFIX.as_bytes())
+}
+
 /// `.rs` files under `dir` that tlgen generated (by their first line).
 fn generated_files(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
@@ -313,11 +328,8 @@ fn generated_files(dir: &Path) -> Vec<PathBuf> {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let head = std::fs::read(&path).unwrap_or_default();
-                if head.starts_with(HEADER_PREFIX.as_bytes()) {
-                    found.push(path);
-                }
+            } else if path.extension().is_some_and(|e| e == "rs") && starts_with_header(&path) {
+                found.push(path);
             }
         }
     }

@@ -121,8 +121,19 @@ fn generate(args: GenerateArgs) -> ExitCode {
     if args.timings {
         let t = &report.timings;
         eprintln!(
-            "read {:.1} ms, parse {:.1} ms, ir {:.1} ms, model {:.1} ms, templates {:.1} ms, format {:.1} ms, write {:.1} ms",
-            t.read * 1e3, t.parse * 1e3, t.ir * 1e3, t.model * 1e3, t.templates * 1e3, t.format * 1e3, t.write * 1e3
+            "read {:.1} ms, parse {:.1} ms, ir {:.1} ms, model {:.1} ms, templates + format {:.1} ms \
+             on {} threads (templates {:.1} ms, format {:.1} ms of thread time), write {:.1} ms; \
+             total {:.1} ms",
+            t.read * 1e3,
+            t.parse * 1e3,
+            t.ir * 1e3,
+            t.model * 1e3,
+            t.render * 1e3,
+            t.threads,
+            t.templates * 1e3,
+            t.format * 1e3,
+            t.write * 1e3,
+            (t.read + t.parse + t.ir + t.model + t.render + t.write) * 1e3
         );
     }
     if args.check && !changed.is_empty() {

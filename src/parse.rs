@@ -143,131 +143,244 @@ pub struct AstSchema {
 
 /// Parses a whole schema. Syntax errors do not stop the walk: each bad definition is reported
 /// and skipped, so that every error of a file is found in one run.
+///
+/// A large file is walked in two halves at once: the second from the start of a line after a
+/// blank line (where no comment is pending), in the section the lines above it declare. The
+/// second half is kept only if the walk of the first one stops exactly there, in that section;
+/// otherwise the first walk goes on to the end. Either way the result is that of one walk.
 pub fn parse(map: &SourceMap<'_>, text: &str) -> (AstSchema, Vec<Diagnostic>) {
-    let mut schema = AstSchema {
-        definitions: Vec::new(),
-        layer: None,
-        class_docs: Vec::new(),
+    const SPLIT_ABOVE: usize = 64 * 1024;
+    let split = if text.len() >= SPLIT_ABOVE {
+        split_point(text, text.len() / 2)
+    } else {
+        None
     };
-    let mut diagnostics = Vec::new();
-    let mut section = Section::Types;
-    let mut comments: Vec<String> = Vec::new();
-    let mut last_end_line = 0;
-    let mut pos = 0;
+    let (schema, diagnostics, _) = parse_split(map, text, split);
+    (schema, diagnostics)
+}
+
+/// [`parse`], with the second half starting at `split` (if any); says whether the second half
+/// was kept.
+fn parse_split(
+    map: &SourceMap<'_>,
+    text: &str,
+    split: Option<usize>,
+) -> (AstSchema, Vec<Diagnostic>, bool) {
+    let Some(split) = split else {
+        let mut walk = Walk::new(0, Section::Types);
+        walk.run(map, text, None);
+        return (walk.schema, walk.diagnostics, false);
+    };
+    let assumed = section_before(&text[..split]);
+    let (mut first, second) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| {
+            let mut walk = Walk::new(split, assumed);
+            walk.run(map, text, None);
+            walk
+        });
+        let mut first = Walk::new(0, Section::Types);
+        let stopped = first.run(map, text, Some(split));
+        let second = second
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        if !(stopped && first.section == assumed && first.comments.is_empty()) {
+            // The first walk went past the split point: it has walked the whole file.
+            return (first, None);
+        }
+        (first, Some(second))
+    });
+    let kept = second.is_some();
+    if let Some(second) = second {
+        first.schema.definitions.extend(second.schema.definitions);
+        first.schema.class_docs.extend(second.schema.class_docs);
+        first.schema.layer = second.schema.layer.or(first.schema.layer);
+        first.diagnostics.extend(second.diagnostics);
+    }
+    (first.schema, first.diagnostics, kept)
+}
+
+/// The first non-blank position at or after `from` that starts a line following a blank line.
+fn split_point(text: &str, from: usize) -> Option<usize> {
     let bytes = text.as_bytes();
-    while pos < text.len() {
-        // Whitespace; a blank line detaches the comments above it from what follows.
-        let mut newlines = 0;
-        while pos < text.len() && bytes[pos].is_ascii_whitespace() {
-            if bytes[pos] == b'\n' {
-                newlines += 1;
-            }
-            pos += 1;
-        }
-        if newlines >= 2 {
-            comments.clear();
-        }
-        if pos >= text.len() {
-            break;
-        }
-        let rest = &text[pos..];
-        let line_end = rest.find('\n').map_or(text.len(), |i| pos + i);
-        if rest.starts_with("//") {
-            let comment = text[pos + 2..line_end].trim_end_matches('\r');
-            if let Some(layer) = layer_of(comment) {
-                schema.layer = Some(layer);
-            } else if map.line_of(pos) == last_end_line {
-                // A trailing comment belongs to the line before, not to the next definition.
-            } else if let Some(class) = comment.strip_prefix("@class ") {
-                let (name, doc) = class.split_once("@description").unwrap_or((class, ""));
-                schema
-                    .class_docs
-                    .push((name.trim().to_string(), doc.trim().to_string()));
-            } else {
-                comments.push(comment.to_string());
-            }
-            pos = line_end;
-            continue;
-        }
-        if rest.starts_with("---") {
-            let line = text[pos..line_end].trim();
-            match TlParser::parse(Rule::section, line).map(|_| line.replace(' ', "")) {
-                Ok(l) if l == "---types---" => section = Section::Types,
-                Ok(l) if l == "---functions---" => section = Section::Functions,
-                _ => diagnostics.push(map.diagnostic(
-                    Severity::Error,
-                    pos,
-                    line.len(),
-                    format!(
-                        "unknown section `{line}`: expected `---types---` or `---functions---`"
-                    ),
-                )),
-            }
-            comments.clear();
-            pos = line_end;
-            continue;
-        }
-        match TlParser::parse(Rule::definition, rest) {
-            Ok(mut pairs) => {
-                let pair = pairs.next().expect("the definition rule yields one pair");
-                let len = pair.as_span().end();
-                let def = definition(pair, pos, section, std::mem::take(&mut comments));
-                schema.definitions.push(def);
-                pos += len;
-                last_end_line = map.line_of(pos.saturating_sub(1));
-            }
-            Err(err) => {
-                let at = match err.location {
-                    pest::error::InputLocation::Pos(p) => p,
-                    pest::error::InputLocation::Span((s, _)) => s,
-                };
-                let line_rest = rest[at..].lines().next().unwrap_or("");
-                if expects_tail(&err) && !line_rest.contains(';') {
-                    // The result parsed but no `;` closes the line.
-                    let end = at + line_rest.trim_end().len();
-                    diagnostics.push(map.diagnostic(
-                        Severity::Error,
-                        pos + end,
-                        1,
-                        "syntax error: expected `;` at the end of the definition, found end of line",
-                    ));
-                    comments.clear();
-                    pos += rest[at..].find('\n').map_or(rest.len(), |i| at + i).max(1);
-                    while !text.is_char_boundary(pos) {
-                        pos += 1;
-                    }
-                    continue;
-                }
-                let found = rest[at..]
-                    .split(|c: char| c.is_whitespace())
-                    .next()
-                    .unwrap_or("");
-                let found = if found.is_empty() {
-                    "end of line".to_string()
-                } else {
-                    format!("`{found}`")
-                };
-                diagnostics.push(map.diagnostic(
-                    Severity::Error,
-                    pos + at,
-                    1,
-                    format!("syntax error: expected {}, found {found}", expected(&err)),
-                ));
-                comments.clear();
-                // Skip past the bad definition: to the end of the line with the error, or the
-                // first `;` on it.
-                let error_line_end = rest[at..].find('\n').map_or(rest.len(), |i| at + i);
-                let skip = rest[at..error_line_end]
-                    .find(';')
-                    .map_or(error_line_end, |i| at + i + 1);
-                pos += skip.max(1);
-                while !text.is_char_boundary(pos) {
-                    pos += 1;
-                }
-            }
+    let mut newlines = 0;
+    for (i, &b) in bytes.iter().enumerate().skip(from) {
+        match b {
+            b'\n' => newlines += 1,
+            b if b.is_ascii_whitespace() => {}
+            _ if newlines >= 2 => return Some(i),
+            _ => newlines = 0,
         }
     }
-    (schema, diagnostics)
+    None
+}
+
+/// The section that the `---types---` / `---functions---` lines of `text` leave in force.
+fn section_before(text: &str) -> Section {
+    let mut section = Section::Types;
+    for line in text.lines() {
+        match line.trim().replace(' ', "").as_str() {
+            "---types---" => section = Section::Types,
+            "---functions---" => section = Section::Functions,
+            _ => {}
+        }
+    }
+    section
+}
+
+/// The state of a walk over schema text, and what it found.
+struct Walk {
+    schema: AstSchema,
+    diagnostics: Vec<Diagnostic>,
+    section: Section,
+    /// Comment lines waiting for the definition below them.
+    comments: Vec<String>,
+    /// The line where the last definition ended.
+    last_end_line: usize,
+    pos: usize,
+}
+
+impl Walk {
+    fn new(pos: usize, section: Section) -> Self {
+        Self {
+            schema: AstSchema {
+                definitions: Vec::new(),
+                layer: None,
+                class_docs: Vec::new(),
+            },
+            diagnostics: Vec::new(),
+            section,
+            comments: Vec::new(),
+            last_end_line: 0,
+            pos,
+        }
+    }
+
+    /// Walks to the end of `text`, or until the walk is at `stop` after a blank line; says
+    /// whether it stopped there.
+    fn run(&mut self, map: &SourceMap<'_>, text: &str, stop: Option<usize>) -> bool {
+        let bytes = text.as_bytes();
+        while self.pos < text.len() {
+            // Whitespace; a blank line detaches the comments above it from what follows.
+            let mut newlines = 0;
+            while self.pos < text.len() && bytes[self.pos].is_ascii_whitespace() {
+                if bytes[self.pos] == b'\n' {
+                    newlines += 1;
+                }
+                self.pos += 1;
+            }
+            if newlines >= 2 {
+                self.comments.clear();
+            }
+            if self.pos >= text.len() {
+                break;
+            }
+            if Some(self.pos) == stop && newlines >= 2 {
+                return true;
+            }
+            let rest = &text[self.pos..];
+            let line_end = rest.find('\n').map_or(text.len(), |i| self.pos + i);
+            if rest.starts_with("//") {
+                let comment = text[self.pos + 2..line_end].trim_end_matches('\r');
+                if let Some(layer) = layer_of(comment) {
+                    self.schema.layer = Some(layer);
+                } else if map.line_of(self.pos) == self.last_end_line {
+                    // A trailing comment belongs to the line before, not to the next definition.
+                } else if let Some(class) = comment.strip_prefix("@class ") {
+                    let (name, doc) = class.split_once("@description").unwrap_or((class, ""));
+                    self.schema
+                        .class_docs
+                        .push((name.trim().to_string(), doc.trim().to_string()));
+                } else {
+                    self.comments.push(comment.to_string());
+                }
+                self.pos = line_end;
+                continue;
+            }
+            if rest.starts_with("---") {
+                let line = text[self.pos..line_end].trim();
+                match TlParser::parse(Rule::section, line).map(|_| line.replace(' ', "")) {
+                    Ok(l) if l == "---types---" => self.section = Section::Types,
+                    Ok(l) if l == "---functions---" => self.section = Section::Functions,
+                    _ => self.diagnostics.push(map.diagnostic(
+                        Severity::Error,
+                        self.pos,
+                        line.len(),
+                        format!(
+                            "unknown section `{line}`: expected `---types---` or `---functions---`"
+                        ),
+                    )),
+                }
+                self.comments.clear();
+                self.pos = line_end;
+                continue;
+            }
+            match TlParser::parse(Rule::definition, rest) {
+                Ok(mut pairs) => {
+                    let pair = pairs.next().expect("the definition rule yields one pair");
+                    let len = pair.as_span().end();
+                    let def = definition(
+                        pair,
+                        self.pos,
+                        self.section,
+                        std::mem::take(&mut self.comments),
+                    );
+                    self.schema.definitions.push(def);
+                    self.pos += len;
+                    self.last_end_line = map.line_of(self.pos.saturating_sub(1));
+                }
+                Err(err) => {
+                    let at = match err.location {
+                        pest::error::InputLocation::Pos(p) => p,
+                        pest::error::InputLocation::Span((s, _)) => s,
+                    };
+                    let line_rest = rest[at..].lines().next().unwrap_or("");
+                    if expects_tail(&err) && !line_rest.contains(';') {
+                        // The result parsed but no `;` closes the line.
+                        let end = at + line_rest.trim_end().len();
+                        self.diagnostics.push(map.diagnostic(
+                            Severity::Error,
+                            self.pos + end,
+                            1,
+                            "syntax error: expected `;` at the end of the definition, found end of line",
+                        ));
+                        self.comments.clear();
+                        self.pos += rest[at..].find('\n').map_or(rest.len(), |i| at + i).max(1);
+                        while !text.is_char_boundary(self.pos) {
+                            self.pos += 1;
+                        }
+                        continue;
+                    }
+                    let found = rest[at..]
+                        .split(|c: char| c.is_whitespace())
+                        .next()
+                        .unwrap_or("");
+                    let found = if found.is_empty() {
+                        "end of line".to_string()
+                    } else {
+                        format!("`{found}`")
+                    };
+                    self.diagnostics.push(map.diagnostic(
+                        Severity::Error,
+                        self.pos + at,
+                        1,
+                        format!("syntax error: expected {}, found {found}", expected(&err)),
+                    ));
+                    self.comments.clear();
+                    // Skip past the bad definition: to the end of the line with the error, or the
+                    // first `;` on it.
+                    let error_line_end = rest[at..].find('\n').map_or(rest.len(), |i| at + i);
+                    let skip = rest[at..error_line_end]
+                        .find(';')
+                        .map_or(error_line_end, |i| at + i + 1);
+                    self.pos += skip.max(1);
+                    while !text.is_char_boundary(self.pos) {
+                        self.pos += 1;
+                    }
+                }
+            }
+        }
+        false
+    }
 }
 
 fn layer_of(comment: &str) -> Option<i32> {
@@ -519,6 +632,59 @@ mod tests {
         let c = &s.definitions[3];
         assert_eq!(c.id, Some(1));
         assert_eq!(c.args[2].condition.as_ref().unwrap().flags, "flags2");
+    }
+
+    /// Walking in two halves gives what one walk gives, wherever the split falls: fixtures, bad
+    /// fixtures, the real schemas, and text made to fool the split (a blank line inside a
+    /// definition, section lines, `LAYER` lines and errors on both sides).
+    #[test]
+    fn a_split_walk_equals_one_walk() {
+        let tricky = "// LAYER 1\nfoo#1 x:int = Foo;\n\n// doc\nbar#2\n\n  y:int = Bar;\n\n---functions---\n\n\
+                      baz#3 = Foo;\nbad x: = Foo;\n\n// LAYER 2\n\n---types---\n\nqux#4 = Foo; // trailing\n\n\
+                      // doc\nquux#5 = Foo;\n\n---nonsense---\n\nlast#6 = Foo\n\nend#7 = Foo;\n";
+        let mut texts = vec![("tricky.tl".to_string(), tricky.to_string(), usize::MAX)];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for dir in ["tests/fixtures", "tests/fixtures/bad"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "tl") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    texts.push((path.display().to_string(), text, usize::MAX));
+                }
+            }
+        }
+        let mut stack = vec![root.join("../shared/schemas")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "tl") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    // Real schemas: a few split points, spread over the file.
+                    let step = text.len() / 5 + 1;
+                    texts.push((path.display().to_string(), text, step));
+                }
+            }
+        }
+        let mut kept = 0;
+        for (name, text, step) in &texts {
+            let map = SourceMap::new(name, text);
+            let whole = parse_split(&map, text, None);
+            let mut from = 0;
+            while let Some(split) = split_point(text, from) {
+                let (schema, diags, used) = parse_split(&map, text, Some(split));
+                assert_eq!(schema, whole.0, "{name} split at {split}");
+                assert_eq!(diags, whole.1, "{name} split at {split}");
+                kept += usize::from(used);
+                from = if *step == usize::MAX {
+                    split + 1
+                } else {
+                    split + *step
+                };
+            }
+        }
+        assert!(kept > 10, "the split walk was kept only {kept} times");
     }
 
     #[test]

@@ -11,7 +11,7 @@ here=$(pwd)
 root=$(cd ../.. && pwd)
 rounds=${1:-3}
 (cd "$root" && cargo build -q --release --bin tlgen)
-"$root/target/release/tlgen" --schema "$root/../shared/schemas/telegram/api.tl" --layer 228 --out gen-api/src --quiet
+"${CARGO_TARGET_DIR:-$root/target}/release/tlgen" --schema "$root/../shared/schemas/telegram/api.tl" --layer 228 --out gen-api/src --quiet
 
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
 build_dir=$(mktemp -d)
@@ -40,7 +40,8 @@ TOML
 export CARGO_INCREMENTAL=0
 for i in $(seq "$rounds"); do
   for who in ours peer; do
-    (cd "$build_dir/$who" && rm -rf target && /usr/bin/time -f "$who round $i: %e s wall, %M KB peak" cargo build -q 2>&1 | tail -1)
+    # A target directory of its own, whatever CARGO_TARGET_DIR says: every build starts clean.
+    (cd "$build_dir/$who" && rm -rf target && CARGO_TARGET_DIR="$build_dir/$who/target" /usr/bin/time -f "$who round $i: %e s wall, %M KB peak" cargo build -q 2>&1 | tail -1)
   done
 done
 unset CARGO_INCREMENTAL

@@ -9,6 +9,8 @@ pub mod rust;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -113,6 +115,10 @@ pub struct FileView {
     pub doc: String,
     /// Submodules declared here.
     pub modules: Vec<String>,
+    /// The path whose `enums` and `types` modules the file imports, so that it names items
+    /// `enums::Peer` and `types::User`; empty when items are named by their full path (a
+    /// namespace module called `enums` or `types` would clash with the imports).
+    pub uses: String,
     /// Constructor and function structs.
     pub structs: Vec<StructView>,
     /// Boxed types.
@@ -163,10 +169,12 @@ pub struct StructView {
     pub unit: bool,
     /// The field codecs as one (nested) tuple type.
     pub wire: String,
-    /// TL names of the wire fields, in order.
-    pub field_names: Vec<String>,
+    /// TL names of the wire fields, in order, separated by spaces.
+    pub field_names: String,
     /// The pattern that takes the read tuple apart.
     pub pattern: String,
+    /// The stored fields, as the value built from the pattern lists them (`a, b, `).
+    pub init: String,
     /// The tuple of references written out.
     pub refs: String,
 }
@@ -183,7 +191,9 @@ pub struct FieldView {
     /// `flags`, `required`, `optional`, `flag` (a `?true` bit) or `implied` (a `?true` bit that
     /// shares its bit with an optional value, so it is not stored).
     pub kind: &'static str,
-    /// The field's wire codec (`tl::wire::Field`).
+    /// Whether the struct stores it (not a flags word, not an implied bit).
+    pub stored: bool,
+    /// The field's wire codec (`tl::wire::Field`): the item itself for a required field.
     pub codec: String,
 }
 
@@ -222,12 +232,16 @@ pub struct VariantView {
 /// Time spent per stage, in seconds.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RenderTimings {
-    /// View model.
+    /// View model (wall time).
     pub model: f64,
-    /// Templates.
+    /// Templates and formatting together, on all threads (wall time).
+    pub render: f64,
+    /// Templates: the time of all threads added up.
     pub templates: f64,
-    /// syn + prettyplease.
+    /// syn + prettyplease: the time of all threads added up.
     pub format: f64,
+    /// Threads that rendered and formatted.
+    pub threads: usize,
 }
 
 /// Names prelude items; a generated item with one of these names gets a `_` suffix, so that
@@ -261,7 +275,9 @@ const PRELUDE: &[&str] = &[
 ];
 
 struct Naming {
-    base: String,
+    /// What item paths start with: the path of the generated tree (`crate`), or nothing when
+    /// module files import `enums` and `types` (see [`FileView::uses`]).
+    prefix: String,
     ctor: HashMap<Name, String>,
     func: HashMap<Name, String>,
     ty: HashMap<Name, String>,
@@ -295,8 +311,22 @@ impl Naming {
             .types
             .keys()
             .map(|n| (n, crc32fast::hash(n.full().as_bytes())));
+        // A namespace module named like one of the imported roots would clash with the import.
+        let clash = schema
+            .definitions()
+            .map(|d| &d.name)
+            .chain(schema.types.keys())
+            .any(|n| {
+                rust::module_path(&n.namespace)
+                    .iter()
+                    .any(|m| m == "enums" || m == "types")
+            });
         Self {
-            base: base.to_string(),
+            prefix: if clash {
+                base.to_string()
+            } else {
+                String::new()
+            },
             ctor: assign(schema.constructors.iter().map(|d| (&d.name, d.id))),
             func: assign(schema.functions.iter().map(|d| (&d.name, d.id))),
             ty: assign(type_ids),
@@ -306,7 +336,7 @@ impl Naming {
     fn rust_ty(&self, t: &Ty) -> String {
         rust::ty(
             t,
-            &self.base,
+            &self.prefix,
             &|n: &Name| {
                 self.ty
                     .get(n)
@@ -564,24 +594,26 @@ impl Builder<'_> {
                 }
             };
             let item = rust::item_codec(&ty, &spell);
-            let codec = match kind {
-                "flags" => format!("tlw::Flags<{word}>"),
-                "flag" | "implied" => format!("tlw::Bit<{word}, {bit}>"),
-                "optional" => format!("tlw::Opt<{word}, {bit}, {item}>"),
-                _ => format!("tlw::Req<{item}>"),
+            // Flags word 0 is the default of the codecs' word parameter.
+            let codec = match (kind, word) {
+                ("flags", 0) => "tlw::Flags".to_string(),
+                ("flags", _) => format!("tlw::Flags<{word}>"),
+                ("flag" | "implied", 0) => format!("tlw::Bit<{bit}>"),
+                ("flag" | "implied", _) => format!("tlw::Bit<{bit}, {word}>"),
+                ("optional", 0) => format!("tlw::Opt<{item}, {bit}>"),
+                ("optional", _) => format!("tlw::Opt<{item}, {bit}, {word}>"),
+                _ => item,
             };
             fields.push(FieldView {
                 name: ident.clone(),
                 ty: self.naming.rust_ty(&ty),
                 doc,
                 kind,
+                stored: kind != "flags" && kind != "implied",
                 codec,
             });
         }
-        let stored = fields
-            .iter()
-            .filter(|f| f.kind != "flags" && f.kind != "implied")
-            .count();
+        let stored = fields.iter().filter(|f| f.stored).count();
         let (returns, returns_generic) = match &d.result {
             Ty::Generic { name } if function => (rust::camel(name), true),
             other => (self.naming.rust_ty(other), false),
@@ -592,18 +624,11 @@ impl Builder<'_> {
             doc.push(doc_text(text));
             doc.push(String::new());
         }
-        let is_stored = |f: &FieldView| f.kind != "flags" && f.kind != "implied";
         let wire = rust::tuple(&fields.iter().map(|f| f.codec.clone()).collect::<Vec<_>>());
         let pattern = rust::tuple(
             &fields
                 .iter()
-                .map(|f| {
-                    if is_stored(f) {
-                        f.name.clone()
-                    } else {
-                        "_".into()
-                    }
-                })
+                .map(|f| if f.stored { f.name.clone() } else { "_".into() })
                 .collect::<Vec<_>>(),
         );
         let refs = rust::tuple(
@@ -619,8 +644,18 @@ impl Builder<'_> {
         Ok(StructView {
             wire,
             pattern,
+            init: fields
+                .iter()
+                .filter(|f| f.stored)
+                .map(|f| format!("{}, ", f.name))
+                .collect(),
             refs,
-            field_names: d.fields.iter().map(|f| f.name.clone()).collect(),
+            field_names: d
+                .fields
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
             name,
             tl_name,
             id: id_hex(d.id),
@@ -683,7 +718,7 @@ impl Builder<'_> {
             }
             variants.push(VariantView {
                 name: vname,
-                path: rust::item_path(&self.naming.base, "types", c, &self.naming.ctor[c]),
+                path: rust::item_path(&self.naming.prefix, "types", c, &self.naming.ctor[c]),
                 id: id_hex(def.id),
                 unit: def.fields.is_empty(),
                 boxed: self.shapes.recursive.contains(c) || stored_fields(def) > INLINE_FIELDS,
@@ -747,23 +782,46 @@ pub fn views(
     schema: &Schema,
     opts: &RenderOptions,
 ) -> Result<Vec<(String, FileView)>, RenderError> {
+    let (naming, shapes) = std::thread::scope(|scope| {
+        let shapes = scope.spawn(|| Shapes::new(schema));
+        let naming = Naming::new(schema, &opts.module_path);
+        (naming, join(shapes))
+    });
     let b = Builder {
         schema,
-        naming: Naming::new(schema, &opts.module_path),
-        shapes: Shapes::new(schema),
+        naming,
+        shapes,
+    };
+    let uses = if b.naming.prefix.is_empty() {
+        opts.module_path.clone()
+    } else {
+        String::new()
     };
     let mut files = Vec::new();
     let mut types: Tree<StructView> = Tree::new();
     let mut functions: Tree<StructView> = Tree::new();
     let mut enums: Tree<EnumView> = Tree::new();
-    for d in &schema.constructors {
-        types.add(rust::module_path(&d.name.namespace), b.struct_view(d)?);
+    let definitions: Vec<&Definition> = schema.definitions().collect();
+    let type_names: Vec<&Name> = schema.types.keys().collect();
+    let (structs, enum_views) = std::thread::scope(|scope| {
+        let enum_views = scope.spawn(|| {
+            type_names
+                .iter()
+                .map(|name| b.enum_view(name))
+                .collect::<Vec<_>>()
+        });
+        let structs = parallel_map(&definitions, |d| b.struct_view(d));
+        (structs, join(enum_views))
+    });
+    for (d, view) in definitions.iter().zip(structs) {
+        let tree = match d.section {
+            Section::Types => &mut types,
+            Section::Functions => &mut functions,
+        };
+        tree.add(rust::module_path(&d.name.namespace), view?);
     }
-    for d in &schema.functions {
-        functions.add(rust::module_path(&d.name.namespace), b.struct_view(d)?);
-    }
-    for name in schema.types.keys() {
-        enums.add(rust::module_path(&name.namespace), b.enum_view(name));
+    for (name, view) in type_names.iter().zip(enum_views) {
+        enums.add(rust::module_path(&name.namespace), view);
     }
     let describe = |root: &str, path: &[String]| -> String {
         let what = match root {
@@ -790,6 +848,7 @@ pub fn views(
                     path: file_path(root, &path),
                     doc: describe(root, &path),
                     modules: children[&path].clone(),
+                    uses: uses.clone(),
                     structs,
                     enums: Vec::new(),
                     root: None,
@@ -809,6 +868,7 @@ pub fn views(
                 path: file_path("enums", &path),
                 doc: describe("enums", &path),
                 modules: children[&path].clone(),
+                uses: uses.clone(),
                 structs: Vec::new(),
                 enums: items,
                 root: None,
@@ -832,6 +892,7 @@ pub fn views(
             .into(),
             doc: String::new(),
             modules: vec!["enums".into(), "functions".into(), "types".into()],
+            uses: String::new(),
             structs: Vec::new(),
             enums: Vec::new(),
             root: Some(RootView {
@@ -845,17 +906,29 @@ pub fn views(
     Ok(files)
 }
 
-/// Renders and formats every file of `schema`, formatting on all cores.
+/// Renders and formats every file of `schema` on all cores: files are cut into chunks of
+/// consecutive items, and each thread takes the next chunk (largest first), renders it and formats
+/// it. prettyplease prints a file as its items one after the other, so the formatted chunks joined
+/// are the formatted file.
 pub fn render(
     schema: &Schema,
     opts: &RenderOptions,
 ) -> Result<(Vec<OutputFile>, RenderTimings), RenderError> {
+    render_in_chunks(schema, opts, CHUNK)
+}
+
+/// [`render`], with chunks of about `chunk` estimated bytes.
+fn render_in_chunks(
+    schema: &Schema,
+    opts: &RenderOptions,
+    chunk: usize,
+) -> Result<(Vec<OutputFile>, RenderTimings), RenderError> {
     let mut timings = RenderTimings::default();
-    let t = std::time::Instant::now();
+    let t = Instant::now();
     let views = views(schema, opts)?;
     timings.model = t.elapsed().as_secs_f64();
 
-    let t = std::time::Instant::now();
+    let t = Instant::now();
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![]);
     tera.add_raw_templates(RUST_TEMPLATES.iter().copied())
@@ -863,23 +936,52 @@ pub fn render(
             template: "templates/rust".into(),
             message: error_chain(&e),
         })?;
-    let mut sources = Vec::with_capacity(views.len());
-    for (template, view) in &views {
-        let context = tera::Context::from_serialize(view).map_err(|e| RenderError::Template {
-            template: template.clone(),
-            message: error_chain(&e),
-        })?;
-        let source = tera
-            .render(template, &context)
-            .map_err(|e| RenderError::Template {
-                template: template.clone(),
-                message: error_chain(&e),
-            })?;
-        sources.push((template.clone(), view.path.clone(), source));
+    let mut tasks: Vec<(usize, Chunk<'_>, usize)> = Vec::new();
+    for (i, (_, view)) in views.iter().enumerate() {
+        tasks.extend(
+            chunks(view, chunk)
+                .into_iter()
+                .map(|(c, cost)| (i, c, cost)),
+        );
     }
-    timings.templates = t.elapsed().as_secs_f64();
-
-    let t = std::time::Instant::now();
+    let mut order: Vec<usize> = (0..tasks.len()).collect();
+    order.sort_by_key(|&k| std::cmp::Reverse(tasks[k].2));
+    let next = AtomicUsize::new(0);
+    let threads = threads().min(order.len().max(1));
+    let work = || {
+        let mut done = Vec::new();
+        let (mut rendering, mut formatting) = (Duration::ZERO, Duration::ZERO);
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&task) = order.get(k) else { break };
+            let (file, chunk, _) = &tasks[task];
+            let template = &views[*file].0;
+            let t = Instant::now();
+            let source = render_chunk(&tera, template, chunk);
+            rendering += t.elapsed();
+            let t = Instant::now();
+            let result = source.and_then(|source| format_chunk(template, chunk.path, &source));
+            formatting += t.elapsed();
+            done.push((task, result));
+        }
+        (done, rendering, formatting)
+    };
+    let results = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut results = vec![work()];
+        results.extend(others.into_iter().map(join));
+        results
+    });
+    let mut formatted: Vec<Option<Result<String, RenderError>>> =
+        (0..tasks.len()).map(|_| None).collect();
+    for (done, rendering, formatting) in results {
+        timings.templates += rendering.as_secs_f64();
+        timings.format += formatting.as_secs_f64();
+        for (task, result) in done {
+            formatted[task] = Some(result);
+        }
+    }
+    timings.threads = threads;
     let header = format!(
         "// @generated by tlgen {} from {} ({}). Do not edit.\n",
         env!("CARGO_PKG_VERSION"),
@@ -889,16 +991,71 @@ pub fn render(
             None => "no layer".to_string(),
         }
     );
-    let formatted = format_all(&sources)?;
-    timings.format = t.elapsed().as_secs_f64();
-    let files = formatted
-        .into_iter()
-        .map(|(path, body)| OutputFile {
-            path: PathBuf::from(path),
-            contents: format!("{header}{body}"),
+    let mut bodies: Vec<String> = views.iter().map(|_| header.clone()).collect();
+    // In task order, which is file order and, within a file, item order; the first error wins.
+    for ((file, chunk, _), result) in tasks.iter().zip(formatted) {
+        match result {
+            Some(result) => bodies[*file].push_str(&result?),
+            // Not reached: each task index is handed out once, and the threads run until none
+            // is left (a panic in one goes on in this thread).
+            None => {
+                return Err(RenderError::Template {
+                    template: views[*file].0.clone(),
+                    message: format!("a chunk of {} was not rendered", chunk.path),
+                })
+            }
+        }
+    }
+    timings.render = t.elapsed().as_secs_f64();
+    let files = views
+        .iter()
+        .zip(bodies)
+        .map(|((_, view), contents)| OutputFile {
+            path: PathBuf::from(&view.path),
+            contents,
         })
         .collect();
     Ok((files, timings))
+}
+
+/// Waits for a thread; a panic in it (a bug) goes on in the caller.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// The number of threads to use.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `items.iter().map(f).collect()`, on all cores: threads take runs of items in turn.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    const RUN: usize = 64;
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let start = next.fetch_add(RUN, Ordering::Relaxed);
+            let Some(run) = items.get(start..(start + RUN).min(items.len())) else {
+                break;
+            };
+            if run.is_empty() {
+                break;
+            }
+            done.push((start, run.iter().map(&f).collect::<Vec<R>>()));
+        }
+        done
+    };
+    let mut runs = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads()).map(|_| scope.spawn(work)).collect();
+        let mut runs = work();
+        runs.extend(others.into_iter().flat_map(join));
+        runs
+    });
+    runs.sort_by_key(|(start, _)| *start);
+    runs.into_iter().flat_map(|(_, run)| run).collect()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -912,91 +1069,159 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     msg
 }
 
-/// Marks the start of an item in rendered source (a plain comment: syn drops it).
-const ITEM_MARK: &str = "// tlgen:item\n";
+/// The estimated size of a chunk, in bytes of rendered source.
+const CHUNK: usize = 32 * 1024;
 
-/// Splits a rendered file into pieces of about `target` bytes at item boundaries, so that large
-/// files are formatted on several cores; prettyplease prints a file as its items one after the
-/// other, so the formatted pieces joined are the formatted file.
-fn pieces(source: &str, target: usize) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut last = 0;
-    for (at, _) in source.match_indices(ITEM_MARK) {
-        if at - start >= target && last > start {
-            out.push(&source[start..last]);
-            start = last;
+/// A run of consecutive items of one file: what one thread renders and formats at a time. Its
+/// fields are those of [`FileView`], for the same templates.
+#[derive(Debug, Serialize)]
+struct Chunk<'a> {
+    /// Whether the chunk opens its file (module doc, imports, submodules, crate-root items).
+    first: bool,
+    path: &'a str,
+    doc: &'a str,
+    modules: &'a [String],
+    uses: &'a str,
+    structs: &'a [StructView],
+    enums: &'a [EnumView],
+    root: Option<&'a RootView>,
+}
+
+/// Roughly how many bytes of source a struct renders to.
+fn struct_cost(s: &StructView) -> usize {
+    400 + s.tl.len() + 160 * s.fields.len()
+}
+
+/// Roughly how many bytes of source an enum renders to.
+fn enum_cost(e: &EnumView) -> usize {
+    600 + 320 * e.variants.len()
+}
+
+/// Cuts a file into chunks of about `target` estimated bytes, in item order, with their costs.
+fn chunks<'a>(view: &'a FileView, target: usize) -> Vec<(Chunk<'a>, usize)> {
+    fn runs<T>(items: &[T], cost: impl Fn(&T) -> usize, target: usize) -> Vec<(&[T], usize)> {
+        let mut out = Vec::new();
+        let (mut start, mut sum) = (0, 0);
+        for (i, item) in items.iter().enumerate() {
+            sum += cost(item);
+            if sum >= target {
+                out.push((&items[start..=i], sum));
+                (start, sum) = (i + 1, 0);
+            }
         }
-        last = at;
+        if start < items.len() {
+            out.push((&items[start..], sum));
+        }
+        out
     }
-    if source.len() - start >= target && last > start {
-        out.push(&source[start..last]);
-        start = last;
+    let chunk = |first: bool, structs: &'a [StructView], enums: &'a [EnumView]| Chunk {
+        first,
+        path: &view.path,
+        doc: &view.doc,
+        modules: &view.modules,
+        uses: &view.uses,
+        structs,
+        enums,
+        root: view.root.as_ref(),
+    };
+    let mut out: Vec<(Chunk<'a>, usize)> = Vec::new();
+    for (structs, cost) in runs(&view.structs, struct_cost, target) {
+        out.push((chunk(out.is_empty(), structs, &[]), cost));
     }
-    out.push(&source[start..]);
+    for (enums, cost) in runs(&view.enums, enum_cost, target) {
+        out.push((chunk(out.is_empty(), &[], enums), cost));
+    }
+    if out.is_empty() {
+        let cost = 1000 + view.root.as_ref().map_or(0, |r| 40 * r.names.len());
+        out.push((chunk(true, &[], &[]), cost));
+    }
     out
 }
 
-/// Formats files in parallel: pieces of large files, largest first, each thread taking the next.
-fn format_all(sources: &[(String, String, String)]) -> Result<Vec<(String, String)>, RenderError> {
-    const PIECE: usize = 128 * 1024;
-    // (file index, piece text)
-    let work: Vec<(usize, &str)> = sources
-        .iter()
-        .enumerate()
-        .flat_map(|(i, (_, _, source))| pieces(source, PIECE).into_iter().map(move |p| (i, p)))
-        .collect();
-    let mut order: Vec<usize> = (0..work.len()).collect();
-    order.sort_by_key(|&k| std::cmp::Reverse(work[k].1.len()));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(order.len().max(1));
-    let results: Vec<Vec<(usize, Result<String, RenderError>)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&w) = order.get(k) else { break };
-                        let (i, piece) = work[w];
-                        let (template, path, _) = &sources[i];
-                        let result = rust::format(piece).map_err(|e| {
-                            let line = e.span().start().line;
-                            RenderError::InvalidOutput {
-                                template: template.clone(),
-                                file: path.clone(),
-                                message: format!("{e} at line {line} of a piece"),
-                                line_text: piece
-                                    .lines()
-                                    .nth(line.saturating_sub(1))
-                                    .unwrap_or("")
-                                    .to_string(),
-                            }
-                        });
-                        done.push((w, result));
-                    }
-                    done
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    let mut formatted: Vec<Option<String>> = vec![None; work.len()];
-    for (w, result) in results.into_iter().flatten() {
-        formatted[w] = Some(result?);
+fn render_chunk(
+    tera: &tera::Tera,
+    template: &str,
+    chunk: &Chunk<'_>,
+) -> Result<String, RenderError> {
+    let failed = |e: tera::Error| RenderError::Template {
+        template: template.to_string(),
+        message: error_chain(&e),
+    };
+    let context = tera::Context::from_serialize(chunk).map_err(failed)?;
+    tera.render(template, &context).map_err(failed)
+}
+
+fn format_chunk(template: &str, path: &str, source: &str) -> Result<String, RenderError> {
+    rust::format(source).map_err(|e| {
+        let line = e.span().start().line;
+        RenderError::InvalidOutput {
+            template: template.to_string(),
+            file: path.to_string(),
+            message: format!("{e} at line {line} of a piece"),
+            line_text: source
+                .lines()
+                .nth(line.saturating_sub(1))
+                .unwrap_or("")
+                .to_string(),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Rendering and formatting a file in chunks gives the text of the whole file formatted at
+    /// once, for every fixture: one item per chunk against one chunk per file.
+    #[test]
+    fn chunks_joined_are_the_whole_file_formatted() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "tl") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let (schema, _) = crate::check("f.tl", &text);
+            let schema = schema.unwrap();
+            let opts = super::RenderOptions {
+                schema_file: "f.tl".into(),
+                layer: Some(1),
+                module_path: "crate".into(),
+            };
+            let (small, _) = super::render_in_chunks(&schema, &opts, 1).unwrap();
+            let (whole, _) = super::render_in_chunks(&schema, &opts, usize::MAX).unwrap();
+            assert_eq!(small, whole, "{}", path.display());
+            checked += 1;
+        }
+        assert!(checked >= 10, "fixtures are missing");
     }
-    let mut bodies = vec![String::new(); sources.len()];
-    for ((i, _), body) in work.iter().zip(formatted) {
-        bodies[*i].push_str(&body.unwrap_or_default());
+
+    /// A namespace module named `types` or `enums` would clash with the imports of those roots:
+    /// items are then named by their full paths, and nothing is imported.
+    #[test]
+    fn a_namespace_named_like_an_imported_root_keeps_full_paths() {
+        let text =
+            "types.point#1 x:int = types.Point;\nline#2 a:types.Point b:%types.point = Line;\n";
+        let out = crate::generate_source("t.tl", text, Some(1)).unwrap();
+        let types = out
+            .files
+            .iter()
+            .find(|f| f.path == Path::new("types/mod.rs"))
+            .unwrap();
+        assert!(!types.contents.contains("use crate::{enums, types}"));
+        assert!(types
+            .contents
+            .contains("pub a: crate::enums::types::Point,"));
+        assert!(types
+            .contents
+            .contains("tlw::BareOf<crate::types::types::Point>"));
+        let plain = crate::generate_source("t.tl", "point#1 x:int = Point;\n", Some(1)).unwrap();
+        assert!(plain
+            .files
+            .iter()
+            .all(|f| f.path == Path::new("lib.rs")
+                || f.contents.contains("use crate::{enums, types};")));
     }
-    Ok(sources
-        .iter()
-        .zip(bodies)
-        .map(|((_, path, _), body)| (path.clone(), body))
-        .collect())
 }

@@ -48,9 +48,13 @@ pub fn module_path(namespace: &Option<String>) -> Vec<String> {
 }
 
 /// `<base>::<root>::<namespace modules>::<item>`, where `base` is the path of the generated
-/// module tree (`crate` when it is the crate root).
+/// module tree (`crate` when it is the crate root), or empty where `root` is imported.
 pub fn item_path(base: &str, root: &str, name: &Name, item: &str) -> String {
-    let mut path = vec![base.to_string(), root.to_string()];
+    let mut path = Vec::new();
+    if !base.is_empty() {
+        path.push(base.to_string());
+    }
+    path.push(root.to_string());
     path.extend(module_path(&name.namespace));
     path.push(item.to_string());
     path.join("::")
@@ -85,7 +89,7 @@ pub fn ty(
 
 /// The wire codec of one value (`tl::wire::Item`): the Rust type itself when it serializes itself
 /// (boxed types, primitives, `Vec` of those), `BareOf<T>` for a bare constructor, `VecOf<..>` for a
-/// vector with a bare part.
+/// vector with a bare part. A required field's codec is its item's.
 pub fn item_codec(t: &Ty, spell: &dyn Fn(&Ty) -> String) -> String {
     match t {
         Ty::Bare { .. } => format!("tlw::BareOf<{}>", spell(t)),

@@ -120,6 +120,13 @@ impl<'a> Reader<'a> {
         T::deserialize_bare(self).map_err(|e| e.within(at))
     }
 
+    /// Reads the fields of a constructor (its bare form); the constructor is the type the caller
+    /// expects, so an enum variant reads its constructor with `Self::Variant(r.bare()?)`.
+    #[inline]
+    pub fn bare<T: Bare>(&mut self) -> Result<T, DecodeError> {
+        T::deserialize_bare(self)
+    }
+
     /// Reads the fields of a constructor into a box (an enum variant that breaks a cycle), so
     /// that the value is built on the heap side of the call and not in the caller's frame.
     #[inline(never)]

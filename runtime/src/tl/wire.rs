@@ -2,14 +2,17 @@
 //! the generic code here reads and writes them, computing flags words on the way out.
 //!
 //! A generated constructor implements [`Fields`] with, for example,
-//! `type Wire = (Flags<0>, Bit<0, 2>, Req<InputFile>, Opt<0, 0, Vec<InputDocument>>)`: the
-//! flags word 0, a `flags.2?true` bit, a required field, an optional field on bit 0. [`Bare`]
+//! `type Wire = (Flags, Bit<2>, InputFile, Opt<Vec<InputDocument>, 0>)`: the flags word, a
+//! `flags.2?true` bit, a required field (any [`Item`] is one), an optional field on bit 0. [`Bare`]
 //! follows for every such type, so the generated crate holds declarations, not code: what is the
-//! same for every constructor is written once, here.
+//! same for every constructor is written once, here. Generated code names everything it uses
+//! through this module (imported as `tlw`).
 
 use std::marker::PhantomData;
 
-use super::{Bare, DecodeError, Deserializable, Identifiable, Reader, Serializable};
+pub use super::{
+    Bare, DecodeError, Deserializable, Identifiable, Reader, RemoteCall, Serializable,
+};
 
 /// How many `#` flags words one constructor may have (`flags`, `flags2`, ...).
 pub const MAX_FLAG_WORDS: usize = 4;
@@ -19,12 +22,12 @@ pub const MAX_FLAG_WORDS: usize = 4;
 pub struct Cursor {
     words: [u32; MAX_FLAG_WORDS],
     ctor: &'static str,
-    names: &'static [&'static str],
+    names: &'static str,
     next: usize,
 }
 
 impl Cursor {
-    fn new(ctor: &'static str, names: &'static [&'static str]) -> Self {
+    fn new(ctor: &'static str, names: &'static str) -> Self {
         Self {
             words: [0; MAX_FLAG_WORDS],
             ctor,
@@ -33,12 +36,19 @@ impl Cursor {
         }
     }
 
-    /// Moves to the next field, returning its name for error messages.
+    /// Moves to the next field, returning its position for error messages.
     #[inline]
-    fn field(&mut self) -> &'static str {
-        let name = self.names.get(self.next).copied().unwrap_or("?");
+    fn field(&mut self) -> usize {
+        let at = self.next;
         self.next += 1;
-        name
+        at
+    }
+
+    /// Adds the constructor and the name of field number `at` to an error leaving that field.
+    #[cold]
+    fn within(&self, e: DecodeError, at: usize) -> DecodeError {
+        let name = self.names.split(' ').nth(at).unwrap_or("?");
+        e.within_field(self.ctor, name)
     }
 
     #[inline]
@@ -128,10 +138,8 @@ impl<const BOXED: bool, I: Item> Item for VecOf<BOXED, I> {
     }
 }
 
-/// A required field.
-pub struct Req<I>(PhantomData<I>);
-
-impl<I: Item> Field for Req<I> {
+/// A required field: any [`Item`], written as it is.
+impl<I: Item> Field for I {
     type Value = I::Value;
     type Ref<'a>
         = &'a I::Value
@@ -139,8 +147,8 @@ impl<I: Item> Field for Req<I> {
         Self: 'a;
     #[inline]
     fn read(r: &mut Reader<'_>, cx: &mut Cursor) -> Result<I::Value, DecodeError> {
-        let name = cx.field();
-        I::read_item(r).map_err(|e| e.within_field(cx.ctor, name))
+        let at = cx.field();
+        I::read_item(r).map_err(|e| cx.within(e, at))
     }
     #[inline]
     fn bits(_: &I::Value, _: &mut [u32; MAX_FLAG_WORDS]) {}
@@ -150,10 +158,11 @@ impl<I: Item> Field for Req<I> {
     }
 }
 
-/// An optional field `flagsW.B?T`: present when bit `B` of flags word `W` is set.
-pub struct Opt<const W: usize, const B: u32, I>(PhantomData<I>);
+/// An optional field `flagsW.B?T`: present when bit `B` of flags word `W` (the first one unless
+/// said) is set.
+pub struct Opt<I, const B: u32, const W: usize = 0>(PhantomData<I>);
 
-impl<const W: usize, const B: u32, I: Item> Field for Opt<W, B, I> {
+impl<I: Item, const B: u32, const W: usize> Field for Opt<I, B, W> {
     type Value = Option<I::Value>;
     type Ref<'a>
         = &'a Option<I::Value>
@@ -161,11 +170,9 @@ impl<const W: usize, const B: u32, I: Item> Field for Opt<W, B, I> {
         Self: 'a;
     #[inline]
     fn read(r: &mut Reader<'_>, cx: &mut Cursor) -> Result<Self::Value, DecodeError> {
-        let name = cx.field();
+        let at = cx.field();
         if cx.is_set(W, B) {
-            I::read_item(r)
-                .map(Some)
-                .map_err(|e| e.within_field(cx.ctor, name))
+            I::read_item(r).map(Some).map_err(|e| cx.within(e, at))
         } else {
             Ok(None)
         }
@@ -184,10 +191,10 @@ impl<const W: usize, const B: u32, I: Item> Field for Opt<W, B, I> {
     }
 }
 
-/// A `flagsW.B?true` field: the bit itself, no data.
-pub struct Bit<const W: usize, const B: u32>;
+/// A `flagsW.B?true` field: the bit itself, no data (flags word `W`: the first one unless said).
+pub struct Bit<const B: u32, const W: usize = 0>;
 
-impl<const W: usize, const B: u32> Field for Bit<W, B> {
+impl<const B: u32, const W: usize> Field for Bit<B, W> {
     type Value = bool;
     type Ref<'a> = &'a bool;
     #[inline]
@@ -205,16 +212,17 @@ impl<const W: usize, const B: u32> Field for Bit<W, B> {
     fn write(_: &bool, _: &[u32; MAX_FLAG_WORDS], _: &mut Vec<u8>) {}
 }
 
-/// A `#` flags word, number `W` of its constructor; not stored, computed when writing.
-pub struct Flags<const W: usize>;
+/// A `#` flags word, number `W` of its constructor (the first one unless said); not stored,
+/// computed when writing.
+pub struct Flags<const W: usize = 0>;
 
 impl<const W: usize> Field for Flags<W> {
     type Value = ();
     type Ref<'a> = &'a ();
     #[inline]
     fn read(r: &mut Reader<'_>, cx: &mut Cursor) -> Result<(), DecodeError> {
-        let name = cx.field();
-        let word = u32::deserialize(r).map_err(|e| e.within_field(cx.ctor, name))?;
+        let at = cx.field();
+        let word = u32::deserialize(r).map_err(|e| cx.within(e, at))?;
         if let Some(w) = cx.words.get_mut(W) {
             *w = word;
         }
@@ -278,13 +286,19 @@ pub const TUPLE_WIDTH: usize = 16;
 pub trait Fields: Sized {
     /// The codecs of the fields, in wire order (flags words included).
     type Wire: Field;
-    /// The TL names of the fields, in wire order, for error messages.
-    const FIELDS: &'static [&'static str];
+    /// The TL names of the fields, in wire order and separated by spaces, for error messages.
+    const FIELDS: &'static str;
     /// Builds the value from what was read.
     fn from_wire(v: <Self::Wire as Field>::Value) -> Self;
     /// Views the value for writing.
     fn to_wire(&self) -> <Self::Wire as Field>::Ref<'_>;
 }
+
+/// The values read for constructor `T`: a (nested) tuple in wire order, `()` for flags words.
+pub type Value<T> = <<T as Fields>::Wire as Field>::Value;
+
+/// What is written for constructor `T`: references to its values, as [`Value`] holds them.
+pub type Refs<'a, T> = <<T as Fields>::Wire as Field>::Ref<'a>;
 
 impl<T: Fields + Identifiable> Bare for T {
     #[inline]
@@ -319,12 +333,12 @@ mod tests {
     }
 
     impl Fields for C {
-        type Wire = (Flags<0>, Bit<0, 0>, Opt<0, 1, i32>);
-        const FIELDS: &'static [&'static str] = &["flags", "a", "b"];
-        fn from_wire((_, a, b): <Self::Wire as Field>::Value) -> Self {
+        type Wire = (Flags, Bit<0>, Opt<i32, 1>);
+        const FIELDS: &'static str = "flags a b";
+        fn from_wire((_, a, b): Value<Self>) -> Self {
             Self { a, b }
         }
-        fn to_wire(&self) -> <Self::Wire as Field>::Ref<'_> {
+        fn to_wire(&self) -> Refs<'_, Self> {
             (&(), &self.a, &self.b)
         }
     }
@@ -345,6 +359,65 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "unexpected end of input: needed 4 bytes, 1 left at byte 4 in c.b"
+        );
+    }
+
+    /// `d flags:# a:flags.0?true flags2:# n:int b:flags2.3?int = T`: a second flags word (the
+    /// codecs' word parameter), a required field, and errors that name each field by its place.
+    #[derive(Debug, PartialEq)]
+    struct D {
+        a: bool,
+        n: i32,
+        b: Option<i32>,
+    }
+
+    impl Identifiable for D {
+        const CONSTRUCTOR_ID: u32 = 0x0000_00d0;
+        const NAME: &'static str = "d";
+    }
+
+    impl Fields for D {
+        type Wire = (Flags, Bit<0>, Flags<1>, i32, Opt<i32, 3, 1>);
+        const FIELDS: &'static str = "flags a flags2 n b";
+        fn from_wire((_, a, _, n, b): Value<Self>) -> Self {
+            Self { a, n, b }
+        }
+        fn to_wire(&self) -> Refs<'_, Self> {
+            (&(), &self.a, &(), &self.n, &self.b)
+        }
+    }
+
+    #[test]
+    fn second_flags_words_and_field_names_in_errors() {
+        let d = D {
+            a: true,
+            n: 5,
+            b: Some(9),
+        };
+        let mut out = Vec::new();
+        d.serialize_bare(&mut out);
+        assert_eq!(out, [1, 0, 0, 0, 8, 0, 0, 0, 5, 0, 0, 0, 9, 0, 0, 0]);
+        assert_eq!(D::deserialize_bare(&mut Reader::new(&out)).unwrap(), d);
+        let message = |len: usize| {
+            D::deserialize_bare(&mut Reader::new(&out[..len]))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            message(2).ends_with("at byte 0 in d.flags"),
+            "{}",
+            message(2)
+        );
+        assert!(
+            message(6).ends_with("at byte 4 in d.flags2"),
+            "{}",
+            message(6)
+        );
+        assert!(message(10).ends_with("at byte 8 in d.n"), "{}", message(10));
+        assert!(
+            message(14).ends_with("at byte 12 in d.b"),
+            "{}",
+            message(14)
         );
     }
 }
