@@ -39,11 +39,22 @@ pub fn camel(word: &str) -> String {
     escape(&word.to_upper_camel_case())
 }
 
-/// The module path of a namespace (`e2e.chain` → `e2e::chain`).
+/// The alias every generated module imports the runtime's `tl::wire` under.
+pub const WIRE_ALIAS: &str = "tlw";
+
+/// The module path of a namespace (`e2e.chain` → `e2e::chain`). A namespace spelled like the
+/// wire alias gets a `_` so that its module does not clash with the import.
 pub fn module_path(namespace: &Option<String>) -> Vec<String> {
     namespace
         .as_deref()
-        .map(|ns| ns.split('.').map(snake).collect())
+        .map(|ns| {
+            ns.split('.')
+                .map(|part| match snake(part) {
+                    name if name == WIRE_ALIAS => format!("{name}_"),
+                    name => name,
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
