@@ -315,40 +315,11 @@ pub struct Packet {
 }
 
 /// A queued or sent message.
-#[derive(Clone, PartialEq, Eq)]
 struct Outgoing {
     msg_id: i64,
     seq_no: i32,
     body: Vec<u8>,
     content_related: bool,
-}
-
-/// The received msg_ids kept to refuse duplicates and replays.
-#[derive(Debug, Clone, Default)]
-struct SeenIds {
-    ids: BTreeSet<i64>,
-    capacity: usize,
-}
-
-impl SeenIds {
-    fn check(&self, msg_id: i64) -> Result<(), SessionError> {
-        if self.ids.contains(&msg_id) {
-            return Err(SessionError::Duplicate { msg_id });
-        }
-        match self.ids.first() {
-            Some(&lowest) if self.ids.len() >= self.capacity && msg_id < lowest => {
-                Err(SessionError::TooOld { msg_id })
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn insert(&mut self, msg_id: i64) {
-        self.ids.insert(msg_id);
-        while self.ids.len() > self.capacity.max(1) {
-            self.ids.pop_first();
-        }
-    }
 }
 
 /// How long a server keeps accepting its previous salt after changing it (the description
@@ -377,7 +348,9 @@ pub struct Session {
     last_msg_id: i64,
     /// Content-related messages sent so far (for seq_no).
     content_sent: i32,
-    seen: SeenIds,
+    /// The last received msg_ids (at most [`Config::duplicate_window`]), to refuse
+    /// duplicates and replays.
+    seen: BTreeSet<i64>,
     /// Received content-related msg_ids not acknowledged yet.
     pending_acks: Vec<i64>,
     queue: VecDeque<Outgoing>,
@@ -436,10 +409,7 @@ impl Session {
             time_offset: 0,
             last_msg_id: 0,
             content_sent: 0,
-            seen: SeenIds {
-                ids: BTreeSet::new(),
-                capacity: config.duplicate_window,
-            },
+            seen: BTreeSet::new(),
             pending_acks: Vec::new(),
             queue: VecDeque::new(),
             unacked: BTreeMap::new(),
@@ -452,7 +422,6 @@ impl Session {
 
     /// Replaces the limits and choices (see [`Config`]).
     pub fn with_config(mut self, config: Config) -> Self {
-        self.seen.capacity = config.duplicate_window;
         self.config = config;
         self
     }
@@ -727,7 +696,7 @@ impl Session {
             self.notify(now, msg_id, seq_no, if skew < 0 { 16 } else { 17 });
             return Err(SessionError::OutOfWindow { msg_id, skew });
         }
-        self.seen.check(msg_id)?;
+        self.check_seen(msg_id)?;
         if self.side == Side::Server && !self.salt_accepted(now, salt) {
             self.push_bad_salt(now, msg_id, seq_no);
             return Err(SessionError::WrongSalt { found: salt });
@@ -755,7 +724,7 @@ impl Session {
             return Err(SessionError::OutOfWindow { msg_id, skew });
         }
 
-        self.seen.insert(msg_id);
+        self.remember(msg_id);
         if self.side == Side::Server && !self.announced {
             self.announced = true;
             let notice = types::NewSessionCreated {
@@ -774,14 +743,36 @@ impl Session {
                 self.pending_acks.push(id);
             }
             if id != msg_id {
-                if self.seen.check(id).is_err() {
+                if self.check_seen(id).is_err() {
                     continue;
                 }
-                self.seen.insert(id);
+                self.remember(id);
             }
             self.apply(now, msg_id, msg, &mut events);
         }
         Ok(events)
+    }
+
+    /// Refuses a msg_id received before, or below every id kept when the window is full (it
+    /// cannot be told from a replay).
+    fn check_seen(&self, msg_id: i64) -> Result<(), SessionError> {
+        if self.seen.contains(&msg_id) {
+            return Err(SessionError::Duplicate { msg_id });
+        }
+        match self.seen.first() {
+            Some(&lowest) if self.seen.len() >= self.config.duplicate_window && msg_id < lowest => {
+                Err(SessionError::TooOld { msg_id })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Keeps `msg_id` in the duplicate window, forgetting the lowest ids beyond its size.
+    fn remember(&mut self, msg_id: i64) {
+        self.seen.insert(msg_id);
+        while self.seen.len() > self.config.duplicate_window.max(1) {
+            self.seen.pop_first();
+        }
     }
 
     /// Splits a body into its messages: the inner messages of a container (checked), or the
