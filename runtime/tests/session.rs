@@ -925,6 +925,7 @@ proptest! {
         ], 1..4),
         tail in proptest::collection::vec(any::<u8>(), 0..200),
         low in 0i64..1000,
+        now_secs in any::<u64>(),
     ) {
         let mut body = Vec::new();
         for id in &ids {
@@ -933,7 +934,12 @@ proptest! {
         body.extend_from_slice(&tail);
         body.truncate(body.len() & !3);
         let (mut client, _) = pair();
-        let _ = client.unpack(at(0), &from_server(server_header(server_id(0, low * 4 + 1)), &body));
+        let payload = from_server(server_header(server_id(0, low * 4 + 1)), &body);
+        let _ = client.unpack(at(0), &payload);
+        // Any clock, however far from the message's (time notices are still read then).
+        let (mut client, _) = pair();
+        let _ = client.unpack(Duration::from_secs(now_secs), &payload);
+        let _ = client.pack(Duration::from_secs(now_secs), &mut zeros());
         let (mut c2, mut server) = pair();
         c2.push(at(0), body, false);
         let _ = deliver(&mut c2, &mut server, at(0));

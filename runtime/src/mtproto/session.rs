@@ -446,9 +446,15 @@ impl Session {
         self.time_offset
     }
 
+    /// The peer's clock in seconds: `now` corrected by the offset (saturating: the offset comes
+    /// from the server's messages and `now` from the caller, neither may overflow it).
+    fn peer_now(&self, now: Duration) -> i64 {
+        secs(now).saturating_add(self.time_offset)
+    }
+
     /// Server: starts using a new salt; the old one stays valid for another 1800 s.
     pub fn change_salt(&mut self, now: Duration, salt: i64) {
-        self.old_salt = Some((self.salt, secs(now) + self.time_offset + OLD_SALT_GRACE));
+        self.old_salt = Some((self.salt, self.peer_now(now).saturating_add(OLD_SALT_GRACE)));
         self.salt = salt;
     }
 
@@ -531,7 +537,7 @@ impl Session {
     /// second in the low 32 bits, strictly above the last one. Client ids are `0 mod 4`;
     /// server ids are `1 mod 4` for answers and `3 mod 4` otherwise.
     fn next_msg_id(&mut self, now: Duration, answer: bool) -> i64 {
-        let seconds = secs(now).wrapping_add(self.time_offset);
+        let seconds = self.peer_now(now);
         let fraction = (u64::from(now.subsec_nanos()) << 32) / 1_000_000_000;
         let residue = match (self.side, answer) {
             (Side::Client, _) => 0,
@@ -564,7 +570,7 @@ impl Session {
     /// The salt to send with: the future salt valid at the server's time now, if one is known,
     /// else the current one.
     fn current_salt(&mut self, now: Duration) -> i64 {
-        let server_now = secs(now) + self.time_offset;
+        let server_now = self.peer_now(now);
         self.future_salts
             .retain(|s| i64::from(s.valid_until) > server_now);
         if let Some(s) = self
@@ -690,7 +696,7 @@ impl Session {
             self.notify(now, msg_id, seq_no, 18);
             return Err(SessionError::BadMsgIdParity { msg_id });
         }
-        let skew = (msg_id >> 32) - (secs(now) + self.time_offset);
+        let skew = (msg_id >> 32).saturating_sub(self.peer_now(now));
         let in_window = (-MAX_PAST..=MAX_FUTURE).contains(&skew);
         if !in_window && self.side == Side::Server {
             self.notify(now, msg_id, seq_no, if skew < 0 { 16 } else { 17 });
@@ -942,7 +948,7 @@ impl Session {
         let resend = match code {
             // msg_id too low or too high: the clock is off; take the server's from the notice.
             16 | 17 => {
-                self.time_offset = (notice_msg_id >> 32) - secs(now);
+                self.time_offset = (notice_msg_id >> 32).saturating_sub(secs(now));
                 true
             }
             // Container id reused, message too old, wrong salt: a new id fixes them.
@@ -986,7 +992,7 @@ impl Session {
     /// Server: whether a client's salt is the current one or the previous one still in grace.
     fn salt_accepted(&self, now: Duration, salt: i64) -> bool {
         salt == self.salt
-            || matches!(self.old_salt, Some((old, until)) if old == salt && secs(now) + self.time_offset < until)
+            || matches!(self.old_salt, Some((old, until)) if old == salt && self.peer_now(now) < until)
     }
 
     /// Server: queues `bad_msg_notification` with `code` for a refused client message.
