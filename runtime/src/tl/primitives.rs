@@ -66,18 +66,24 @@ impl Deserializable for bool {
 /// When `data` is 16 MiB or longer, which TL cannot express (the server takes far less).
 pub fn write_bytes(out: &mut Vec<u8>, data: &[u8]) {
     let len = data.len();
+    // One reservation for the header, the data and the widest padding, so the writes below
+    // never grow the buffer again.
+    out.reserve(len + 8);
     let header = if len <= 253 {
         out.push(len as u8); // len <= 253 fits a byte
         1
     } else {
         assert!(len < 1 << 24, "tl bytes of {len} bytes exceed 16 MiB");
-        out.push(0xfe);
-        out.extend_from_slice(&(len as u32).to_le_bytes()[..3]); // len < 2^24
+        // 0xfe, then the length in three little-endian bytes (len < 2^24).
+        out.extend_from_slice(&((len as u32) << 8 | 0xfe).to_le_bytes());
         4
     };
     out.extend_from_slice(data);
-    let padding = (4 - (header + len) % 4) % 4;
-    out.extend_from_slice(&[0; 3][..padding]);
+    // Zero padding to a multiple of 4: four zero bytes written at once, the extra cut off (a
+    // fixed-size store instead of a call for a variable-length one).
+    let end = out.len() + (4 - (header + len) % 4) % 4;
+    out.extend_from_slice(&[0; 4]);
+    out.truncate(end);
 }
 
 fn read_bytes<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], DecodeError> {
