@@ -1013,7 +1013,26 @@ fn a_refused_container_is_sent_again_message_by_message() {
         })
         .collect();
     assert_eq!(resent, [a, b]);
-    let events = deliver(&mut client, &mut server, at(3)).unwrap();
+    // The ack the refused container carried is owed again: the next packet carries the two
+    // requests under new ids and a new msgs_ack for the update.
+    let packet = client.pack(at(3), &mut zeros()).unwrap().unwrap();
+    let opened = decrypt(
+        &test_key_of_pair(),
+        Direction::ClientToServer,
+        &packet.payload,
+    )
+    .unwrap();
+    let acks: Vec<Vec<u8>> = container_entries(&opened.body)
+        .into_iter()
+        .map(|(_, _, body)| body)
+        .filter(|body| body[..4] == types::MsgsAck::CONSTRUCTOR_ID.to_le_bytes())
+        .collect();
+    let expected = types::MsgsAck {
+        msg_ids: vec![server_id(0, 0x103)],
+    }
+    .to_bytes();
+    assert_eq!(acks, [expected]);
+    let events = server.unpack(at(3), &packet.payload).unwrap();
     let bodies: Vec<&[u8]> = events
         .iter()
         .filter_map(|e| match e {

@@ -330,6 +330,10 @@ const OLD_SALT_GRACE: i64 = 1800;
 /// the container as a whole).
 const MAX_REMEMBERED_CONTAINERS: usize = 1024;
 
+/// How many acknowledged msg_ids sent in `msgs_ack` are remembered in all (to acknowledge
+/// them again when the server refuses the message or container that carried them).
+const MAX_REMEMBERED_ACK_IDS: usize = 1 << 16;
+
 /// The state of one MTProto session on one end. See the [module docs](self).
 pub struct Session {
     side: Side,
@@ -358,6 +362,11 @@ pub struct Session {
     unacked: BTreeMap<i64, Outgoing>,
     /// Sent containers and the msg_ids inside.
     containers: BTreeMap<i64, Vec<i64>>,
+    /// Sent `msgs_ack` messages, by msg_id, and the ids they acknowledge (at most
+    /// [`MAX_REMEMBERED_ACK_IDS`] ids in all, the oldest forgotten first).
+    sent_acks: BTreeMap<i64, Vec<i64>>,
+    /// How many ids `sent_acks` holds.
+    sent_ack_ids: usize,
     /// Server: the unique id sent in `new_session_created`.
     unique_id: i64,
     /// Server: whether `new_session_created` was queued.
@@ -414,6 +423,8 @@ impl Session {
             queue: VecDeque::new(),
             unacked: BTreeMap::new(),
             containers: BTreeMap::new(),
+            sent_acks: BTreeMap::new(),
+            sent_ack_ids: 0,
             unique_id: 0,
             announced: false,
             config,
@@ -599,9 +610,13 @@ impl Session {
         while !self.pending_acks.is_empty() {
             let take = self.pending_acks.len().min(MAX_ACK_IDS);
             let msg_ids: Vec<i64> = self.pending_acks.drain(..take).collect();
-            let body = types::MsgsAck { msg_ids }.to_bytes();
+            let body = types::MsgsAck {
+                msg_ids: msg_ids.clone(),
+            }
+            .to_bytes();
             let msg_id = self.next_msg_id(now, false);
             self.enqueue(msg_id, body, false);
+            self.remember_acks(msg_id, msg_ids);
         }
         let Some(first) = self.queue.pop_front() else {
             return Ok(None);
@@ -955,14 +970,22 @@ impl Session {
             19 | 20 | 48 => true,
             _ => false,
         };
-        // A refused container stands for the messages inside. Of those, only the ones this
-        // session keeps (content-related, not yet acknowledged) can be sent again; the service
-        // messages it packed itself (acks) are not reported.
+        // A refused container stands for the messages inside. Of those, the ones this session
+        // keeps (content-related, not yet acknowledged) are sent again and reported; the acks
+        // it packed itself are owed again, not reported.
         let (ids, in_container) = match self.containers.remove(&bad_msg_id) {
             Some(ids) => (ids, true),
             None => (vec![bad_msg_id], false),
         };
         for id in ids {
+            // Acks this session sent in the refused message: owed again.
+            if let Some(acked) = self.sent_acks.remove(&id) {
+                self.sent_ack_ids -= acked.len();
+                if resend {
+                    self.pending_acks.extend(acked);
+                }
+                continue;
+            }
             match self.unacked.remove(&id) {
                 Some(old) if resend => {
                     let new_msg_id = self.next_msg_id(now, false);
@@ -977,6 +1000,20 @@ impl Session {
                 Some(_) => events.push(Event::Rejected { msg_id: id, code }),
                 None if !in_container => events.push(Event::Rejected { msg_id: id, code }),
                 None => {}
+            }
+        }
+    }
+
+    /// Keeps the ids a `msgs_ack` carries, forgetting the oldest past the bounds.
+    fn remember_acks(&mut self, msg_id: i64, acked: Vec<i64>) {
+        self.sent_ack_ids += acked.len();
+        self.sent_acks.insert(msg_id, acked);
+        while self.sent_ack_ids > MAX_REMEMBERED_ACK_IDS
+            || self.sent_acks.len() > MAX_REMEMBERED_CONTAINERS
+        {
+            match self.sent_acks.pop_first() {
+                Some((_, old)) => self.sent_ack_ids -= old.len(),
+                None => break,
             }
         }
     }
