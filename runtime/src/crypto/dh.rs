@@ -42,9 +42,9 @@ pub const KNOWN_DH_PRIME: [u8; DH_LEN] = [
 const LIMBS: usize = DH_LEN / 8;
 
 /// Comb tables for `g^x` modulo [`KNOWN_DH_PRIME`], one per generator 2..=7, built the first time
-/// that generator is used (32 KiB and about one ordinary power each) and shared by every
-/// exchange of the process: the client talks to many servers with this prime, a server to many
-/// clients. Other primes use the uncached small-base power.
+/// that generator is used (32 KiB, 40 KiB in the AVX-512 IFMA form, and about one ordinary
+/// power each) and shared by every exchange of the process: the client talks to many servers
+/// with this prime, a server to many clients. Other primes use the uncached small-base power.
 static KNOWN_PRIME_COMBS: [OnceLock<FixedBase<LIMBS>>; 6] = [const { OnceLock::new() }; 6];
 
 /// Miller–Rabin rounds on `(p - 1) / 2`; the guidelines call 15 acceptable.
@@ -58,7 +58,8 @@ const SAFETY_MARGIN_BITS: u64 = 2048 - 64;
 pub struct DhParams {
     g: u32,
     p: BigUint,
-    /// `p` with its Montgomery constants, for the two modular powers (boxed: 800 bytes).
+    /// `p` with its Montgomery constants, for the two modular powers (boxed: about 1.8 KiB with
+    /// the IFMA constants).
     mont: Box<Modulus<LIMBS>>,
     /// Whether `p` is [`KNOWN_DH_PRIME`], whose `g^x` uses the cached comb.
     known: bool,

@@ -22,6 +22,8 @@ mod dh;
 mod error;
 mod factor;
 mod hash;
+#[cfg(target_arch = "x86_64")]
+mod ifma;
 mod ige;
 mod kdf;
 mod mont;

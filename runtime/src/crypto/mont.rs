@@ -13,18 +13,26 @@
 //! and multiplications never depends on the exponent; table entries are read by scanning the
 //! whole table with masks; the last subtraction of each Montgomery product is a masked one, not
 //! a branch. [`Modulus::pow_public`] is the variable-time power for public exponents (RSA `e`).
+//!
+//! On x86_64 CPUs with AVX-512 IFMA, the constant-time powers of 1024- and 2048-bit moduli
+//! ([`Modulus::pow`], [`Modulus::pow_small_base`] and [`FixedBase`]) run the same schedules in
+//! radix 2^52 instead (`super::ifma`), chosen once per modulus in [`Modulus::new`]; the other
+//! operations stay here.
 
 use std::hint::black_box;
 
 use num_bigint::BigUint;
 use num_traits::One;
 
+#[cfg(target_arch = "x86_64")]
+use super::ifma::{CombTables, IfmaModulus};
+
 /// The widest modulus supported, in limbs (2048 bits): it sizes the stack buffers.
 const MAX_LIMBS: usize = 32;
 /// Bits per window of [`Modulus::pow`]: 2048 squarings and 410 multiplications for a 2048-bit
 /// exponent, plus 30 to fill the 32-entry table (window 4 would need 512 + 14, window 6 would
 /// scan a 64-entry table at every step).
-const WINDOW: usize = 5;
+pub(super) const WINDOW: usize = 5;
 /// Bits per window of [`Modulus::pow_small_base`]: `7^15 < 2^43`, so every table entry
 /// `g^w` is one limb.
 const SMALL_WINDOW: usize = 4;
@@ -43,6 +51,9 @@ pub(crate) struct Modulus<const N: usize> {
     /// reciprocal that lets [`Modulus::pow_small_base`] divide by `n` without a `div`
     /// instruction (whose timing depends on its operands).
     top_reciprocal: Option<u64>,
+    /// The same modulus for the AVX-512 IFMA powers, when the CPU has them.
+    #[cfg(target_arch = "x86_64")]
+    ifma: Option<IfmaModulus>,
 }
 
 impl<const N: usize> Modulus<N> {
@@ -72,7 +83,28 @@ impl<const N: usize> Modulus<N> {
             one,
             r2,
             top_reciprocal,
+            #[cfg(target_arch = "x86_64")]
+            ifma: IfmaModulus::new(n, N),
         })
+    }
+
+    /// The same modulus without the IFMA path, to test the portable one on any CPU.
+    #[cfg(test)]
+    pub(crate) fn portable(&self) -> Self {
+        Self {
+            #[cfg(target_arch = "x86_64")]
+            ifma: None,
+            ..self.clone()
+        }
+    }
+
+    /// Whether the powers take the IFMA path.
+    #[cfg(test)]
+    pub(crate) fn uses_ifma(&self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return self.ifma.is_some();
+        #[cfg(not(target_arch = "x86_64"))]
+        return false;
     }
 
     /// `a * b / R mod n` for `a * b < n * R` (for example both below `n`).
@@ -192,6 +224,13 @@ impl<const N: usize> Modulus<N> {
     /// `base^exp mod n` in constant time for a secret `exp` (big-endian bytes; every bit of the
     /// slice is processed, leading zeros included) and any `base < R`.
     pub(crate) fn pow(&self, base: &[u64; N], exp: &[u8]) -> [u64; N] {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(fast) = &self.ifma {
+            let mut out = [0u64; N];
+            fast.pow(base, exp, &mut out);
+            // At most n, and below R: one masked subtraction.
+            return self.subtract_if_not_below(out, 0);
+        }
         let mut table = [[0u64; N]; 1 << WINDOW];
         table[0] = self.one;
         table[1] = self.to_mont(base);
@@ -220,7 +259,14 @@ impl<const N: usize> Modulus<N> {
     /// `g^exp mod n` in constant time for a small `g` (2..=7, as DH generators are) and a secret
     /// `exp`: four squarings, then one multiplication by the one-limb `g^w`, per window of four
     /// bits. Falls back to [`Modulus::pow`] for another `g` or a modulus whose top bit is clear.
+    /// With IFMA, this is [`Modulus::pow`] (faster than the one-limb products here).
     pub(crate) fn pow_small_base(&self, g: u64, exp: &[u8]) -> [u64; N] {
+        #[cfg(target_arch = "x86_64")]
+        if self.ifma.is_some() {
+            let mut base = [0u64; N];
+            base[0] = g;
+            return self.pow(&base, exp);
+        }
         let Some(reciprocal) = self.top_reciprocal.filter(|_| (2..=7).contains(&g)) else {
             let mut base = [0u64; N];
             base[0] = g;
@@ -301,14 +347,14 @@ impl<const N: usize> Modulus<N> {
 }
 
 /// Teeth of the comb of [`FixedBase`]: its tables hold `2^COMB_TEETH` entries each.
-const COMB_TEETH: usize = 6;
+pub(super) const COMB_TEETH: usize = 6;
 
 /// Precomputed powers of a fixed base for the Lim–Lee comb (Lim and Lee 1994), with two tables:
 /// `base^e` for an exponent of `bits` bits costs `⌈bits / 12⌉` squarings and `⌈bits / 6⌉`
 /// multiplications instead of `bits` squarings (2048 bits: 171 and 342 instead of 2048 and
 /// 410). Building it costs about as much as one ordinary power; the tables take
-/// `2 · 64 · 8N` bytes (32 KiB for 2048 bits), so it pays for itself from the second power with
-/// the same base and modulus.
+/// `2 · 64 · 8N` bytes (32 KiB for 2048 bits; 40 KiB in the IFMA form, when the modulus has
+/// it), so it pays for itself from the second power with the same base and modulus.
 ///
 /// The exponent's bits are split into `COMB_TEETH` rows of `columns` bits; column `j` of the
 /// exponent (one bit from each row) indexes `tables[0]`, whose entry `v` is the product of
@@ -323,7 +369,17 @@ pub(crate) struct FixedBase<const N: usize> {
     /// `⌈columns / 2⌉`: squarings per power.
     half: usize,
     /// Both tables, entries in Montgomery form: `[0..64)` then `[64..128)`.
-    tables: Vec<[u64; N]>,
+    tables: Tables<N>,
+}
+
+/// The comb tables in the form of the arithmetic that built them.
+#[derive(Clone, PartialEq, Eq)]
+enum Tables<const N: usize> {
+    /// 64-bit limbs, Montgomery form modulo `R = 2^(64N)`.
+    Portable(Vec<[u64; N]>),
+    /// 52-bit limbs for the IFMA path.
+    #[cfg(target_arch = "x86_64")]
+    Ifma(CombTables),
 }
 
 impl<const N: usize> FixedBase<N> {
@@ -331,6 +387,15 @@ impl<const N: usize> FixedBase<N> {
     pub(crate) fn new(m: &Modulus<N>, base: &[u64; N], len: usize) -> Self {
         let columns = (8 * len).div_ceil(COMB_TEETH);
         let half = columns.div_ceil(2);
+        #[cfg(target_arch = "x86_64")]
+        if let Some(fast) = &m.ifma {
+            return Self {
+                len,
+                columns,
+                half,
+                tables: Tables::Ifma(fast.comb_tables(base, columns, half)),
+            };
+        }
         // Row bases base^(2^(i·columns)) and the same raised to 2^half.
         let mut rows = [[0u64; N]; COMB_TEETH];
         let mut upper_rows = [[0u64; N]; COMB_TEETH];
@@ -363,25 +428,56 @@ impl<const N: usize> FixedBase<N> {
             len,
             columns,
             half,
-            tables,
+            tables: Tables::Portable(tables),
         }
     }
 
     /// `base^exp mod n` in constant time for a secret `exp` of the length the comb was built
-    /// for; `None` for another length.
+    /// for; `None` for another length, or for a comb built with the IFMA path and a modulus
+    /// without it (only tests make those).
     pub(crate) fn pow(&self, m: &Modulus<N>, exp: &[u8]) -> Option<[u64; N]> {
         if exp.len() != self.len {
             return None;
         }
+        // Without x86_64, `Tables` has one variant.
+        #[cfg_attr(
+            not(target_arch = "x86_64"),
+            allow(clippy::infallible_destructuring_match)
+        )]
+        let tables = match &self.tables {
+            Tables::Portable(tables) => tables,
+            #[cfg(target_arch = "x86_64")]
+            Tables::Ifma(tables) => {
+                let mut out = [0u64; N];
+                m.ifma.as_ref()?.comb_pow(tables, self.steps(exp), &mut out);
+                // At most n, and below R: one masked subtraction.
+                return Some(m.subtract_if_not_below(out, 0));
+            }
+        };
         let size = 1 << COMB_TEETH;
-        let (lower, upper) = self.tables.split_at(size);
-        let column = |j: usize| {
+        let (lower, upper) = tables.split_at(size);
+        let mut acc = m.one;
+        for (column, upper_column) in self.steps(exp) {
+            acc = m.sqr(&acc);
+            acc = m.mul(&acc, &select(lower, column));
+            acc = m.mul(&acc, &select(upper, upper_column));
+        }
+        Some(m.to_normal(&acc))
+    }
+
+    /// Whether the tables are in the IFMA form.
+    #[cfg(all(test, target_arch = "x86_64"))]
+    pub(crate) fn uses_ifma(&self) -> bool {
+        matches!(self.tables, Tables::Ifma(_))
+    }
+
+    /// The indices into both tables for each squaring, first to last: column `j` of the
+    /// exponent, and column `j + half`.
+    fn steps<'a>(&'a self, exp: &'a [u8]) -> impl Iterator<Item = (usize, usize)> + 'a {
+        let column = move |j: usize| {
             (0..COMB_TEETH).fold(0, |v, i| v | (window(exp, i * self.columns + j, 1) << i))
         };
-        let mut acc = m.one;
-        for j in (0..self.half).rev() {
-            acc = m.sqr(&acc);
-            acc = m.mul(&acc, &select(lower, column(j)));
+        (0..self.half).rev().map(move |j| {
             // Columns past the end of a row read as zero bits: window() gives 0 there, and
             // the entry for 0 is one.
             let upper_column = if j + self.half < self.columns {
@@ -389,9 +485,8 @@ impl<const N: usize> FixedBase<N> {
             } else {
                 0
             };
-            acc = m.mul(&acc, &select(upper, upper_column));
-        }
-        Some(m.to_normal(&acc))
+            (column(j), upper_column)
+        })
     }
 }
 
@@ -579,7 +674,7 @@ fn mul_low_band(t: [u64; 4], y: [u64; 4]) -> [u64; 4] {
 
 /// The windows of an exponent of `len` bytes, most significant first, as (lowest bit,
 /// width): the first holds the leftover top bits, the others `width` bits each.
-fn windows(len: usize, width: usize) -> impl Iterator<Item = (usize, usize)> {
+pub(super) fn windows(len: usize, width: usize) -> impl Iterator<Item = (usize, usize)> {
     let bits = 8 * len;
     let first = match bits % width {
         0 => width.min(bits),
@@ -599,7 +694,7 @@ fn windows(len: usize, width: usize) -> impl Iterator<Item = (usize, usize)> {
 }
 
 /// Bits `position .. position + width` of the big-endian `exp` (bit 0 is the lowest).
-fn window(exp: &[u8], position: usize, width: usize) -> usize {
+pub(super) fn window(exp: &[u8], position: usize, width: usize) -> usize {
     let mut value = 0;
     for bit in (position..position + width).rev() {
         let byte = exp
@@ -700,8 +795,12 @@ mod tests {
 
     use super::*;
 
+    /// The portable arithmetic for `n`, whatever the CPU (`super::super::ifma` tests the
+    /// IFMA path).
     fn modulus<const N: usize>(n: &BigUint) -> Modulus<N> {
-        Modulus::<N>::new(n).unwrap()
+        let m = Modulus::<N>::new(n).unwrap().portable();
+        assert!(!m.uses_ifma());
+        m
     }
 
     fn big<const N: usize>(x: &[u64; N]) -> BigUint {
