@@ -361,7 +361,7 @@ use std::fmt::Debug;
 
 use tlgen_runtime::{Deserializable, DecodeErrorKind, Serializable};
 
-fn check<T: Deserializable + Serializable + PartialEq + Debug>(bytes: &[u8]) -> Result<(), String> {
+fn check<T: Deserializable + Serializable + PartialEq + Clone + Debug>(bytes: &[u8]) -> Result<(), String> {
     let value = T::from_bytes(bytes).map_err(|e| format!("decode: {e}"))?;
     let again = value.to_bytes();
     if again != bytes {
@@ -370,6 +370,9 @@ fn check<T: Deserializable + Serializable + PartialEq + Debug>(bytes: &[u8]) -> 
     let value2 = T::from_bytes(&again).map_err(|e| format!("decode of re-encoded: {e}"))?;
     if value2 != value {
         return Err("decoded values differ".into());
+    }
+    if value.clone() != value {
+        return Err("a clone differs".into());
     }
     Ok(())
 }
@@ -394,6 +397,15 @@ fn golden() {
         ..Default::default()
     };
     assert_eq!(hex(&update.to_bytes()), "75575178 05000000 0344616e 02686900");
+    // Debug, Clone and PartialEq as derives give them.
+    assert_eq!(
+        format!("{update:?}"),
+        "UpdateProfile { first_name: Some(\"Dan\"), last_name: None, about: Some(\"hi\") }"
+    );
+    let mut other = update.clone();
+    assert_eq!(other, update);
+    other.last_name = Some(String::new());
+    assert_ne!(other, update);
     let privacy = functions::account::SetPrivacy {
         key: enums::InputPrivacyKey::StatusTimestamp,
         rules: vec![enums::InputPrivacyRule::InputPrivacyValueAllowContacts],

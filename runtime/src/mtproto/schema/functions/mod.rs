@@ -7,10 +7,11 @@ use crate::mtproto::schema::{enums, types};
 /// ```text
 /// destroy_session#e7512126 session_id:long = DestroySessionRes;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct DestroySession {
     pub session_id: i64,
 }
+tlw::impl_std_traits!(DestroySession);
 impl tlw::Identifiable for DestroySession {
     const CONSTRUCTOR_ID: u32 = 0xe7512126;
     const NAME: &str = "destroy_session";
@@ -33,10 +34,11 @@ impl tlw::RemoteCall for DestroySession {
 /// ```text
 /// get_future_salts#b921bd04 num:int = FutureSalts;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct GetFutureSalts {
     pub num: i32,
 }
+tlw::impl_std_traits!(GetFutureSalts);
 impl tlw::Identifiable for GetFutureSalts {
     const CONSTRUCTOR_ID: u32 = 0xb921bd04;
     const NAME: &str = "get_future_salts";
@@ -59,10 +61,11 @@ impl tlw::RemoteCall for GetFutureSalts {
 /// ```text
 /// ping#7abe77ec ping_id:long = Pong;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct Ping {
     pub ping_id: i64,
 }
+tlw::impl_std_traits!(Ping);
 impl tlw::Identifiable for Ping {
     const CONSTRUCTOR_ID: u32 = 0x7abe77ec;
     const NAME: &str = "ping";
@@ -85,11 +88,12 @@ impl tlw::RemoteCall for Ping {
 /// ```text
 /// ping_delay_disconnect#f3427b8c ping_id:long disconnect_delay:int = Pong;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct PingDelayDisconnect {
     pub ping_id: i64,
     pub disconnect_delay: i32,
 }
+tlw::impl_std_traits!(PingDelayDisconnect);
 impl tlw::Identifiable for PingDelayDisconnect {
     const CONSTRUCTOR_ID: u32 = 0xf3427b8c;
     const NAME: &str = "ping_delay_disconnect";
@@ -112,7 +116,7 @@ impl tlw::RemoteCall for PingDelayDisconnect {
 /// ```text
 /// req_DH_params#d712e4be nonce:int128 server_nonce:int128 p:bytes q:bytes public_key_fingerprint:long encrypted_data:bytes = Server_DH_Params;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct ReqDhParams {
     pub nonce: [u8; 16],
     pub server_nonce: [u8; 16],
@@ -121,6 +125,7 @@ pub struct ReqDhParams {
     pub public_key_fingerprint: i64,
     pub encrypted_data: Vec<u8>,
 }
+tlw::impl_std_traits!(ReqDhParams);
 impl tlw::Identifiable for ReqDhParams {
     const CONSTRUCTOR_ID: u32 = 0xd712e4be;
     const NAME: &str = "req_DH_params";
@@ -166,10 +171,11 @@ impl tlw::RemoteCall for ReqDhParams {
 /// ```text
 /// req_pq_multi#be7e8ef1 nonce:int128 = ResPQ;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct ReqPqMulti {
     pub nonce: [u8; 16],
 }
+tlw::impl_std_traits!(ReqPqMulti);
 impl tlw::Identifiable for ReqPqMulti {
     const CONSTRUCTOR_ID: u32 = 0xbe7e8ef1;
     const NAME: &str = "req_pq_multi";
@@ -192,10 +198,11 @@ impl tlw::RemoteCall for ReqPqMulti {
 /// ```text
 /// rpc_drop_answer#58e4a740 req_msg_id:long = RpcDropAnswer;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct RpcDropAnswer {
     pub req_msg_id: i64,
 }
+tlw::impl_std_traits!(RpcDropAnswer);
 impl tlw::Identifiable for RpcDropAnswer {
     const CONSTRUCTOR_ID: u32 = 0x58e4a740;
     const NAME: &str = "rpc_drop_answer";
@@ -218,12 +225,13 @@ impl tlw::RemoteCall for RpcDropAnswer {
 /// ```text
 /// set_client_DH_params#f5045f1f nonce:int128 server_nonce:int128 encrypted_data:bytes = Set_client_DH_params_answer;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct SetClientDhParams {
     pub nonce: [u8; 16],
     pub server_nonce: [u8; 16],
     pub encrypted_data: Vec<u8>,
 }
+tlw::impl_std_traits!(SetClientDhParams);
 impl tlw::Identifiable for SetClientDhParams {
     const CONSTRUCTOR_ID: u32 = 0xf5045f1f;
     const NAME: &str = "set_client_DH_params";

@@ -7,12 +7,13 @@ use crate::mtproto::schema::{enums, types};
 /// ```text
 /// bad_msg_notification#a7eff811 bad_msg_id:long bad_msg_seqno:int error_code:int = BadMsgNotification;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct BadMsgNotification {
     pub bad_msg_id: i64,
     pub bad_msg_seqno: i32,
     pub error_code: i32,
 }
+tlw::impl_std_traits!(BadMsgNotification);
 impl tlw::Identifiable for BadMsgNotification {
     const CONSTRUCTOR_ID: u32 = 0xa7eff811;
     const NAME: &str = "bad_msg_notification";
@@ -36,13 +37,14 @@ impl tlw::Fields for BadMsgNotification {
 /// ```text
 /// bad_server_salt#edab447b bad_msg_id:long bad_msg_seqno:int error_code:int new_server_salt:long = BadMsgNotification;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct BadServerSalt {
     pub bad_msg_id: i64,
     pub bad_msg_seqno: i32,
     pub error_code: i32,
     pub new_server_salt: i64,
 }
+tlw::impl_std_traits!(BadServerSalt);
 impl tlw::Identifiable for BadServerSalt {
     const CONSTRUCTOR_ID: u32 = 0xedab447b;
     const NAME: &str = "bad_server_salt";
@@ -69,7 +71,7 @@ impl tlw::Fields for BadServerSalt {
 /// ```text
 /// bind_auth_key_inner#75a3f765 nonce:long temp_auth_key_id:long perm_auth_key_id:long temp_session_id:long expires_at:int = BindAuthKeyInner;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct BindAuthKeyInner {
     pub nonce: i64,
     pub temp_auth_key_id: i64,
@@ -77,6 +79,7 @@ pub struct BindAuthKeyInner {
     pub temp_session_id: i64,
     pub expires_at: i32,
 }
+tlw::impl_std_traits!(BindAuthKeyInner);
 impl tlw::Identifiable for BindAuthKeyInner {
     const CONSTRUCTOR_ID: u32 = 0x75a3f765;
     const NAME: &str = "bind_auth_key_inner";
@@ -116,13 +119,14 @@ impl tlw::Fields for BindAuthKeyInner {
 /// ```text
 /// client_DH_inner_data#6643b654 nonce:int128 server_nonce:int128 retry_id:long g_b:bytes = Client_DH_Inner_Data;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct ClientDhInnerData {
     pub nonce: [u8; 16],
     pub server_nonce: [u8; 16],
     pub retry_id: i64,
     pub g_b: Vec<u8>,
 }
+tlw::impl_std_traits!(ClientDhInnerData);
 impl tlw::Identifiable for ClientDhInnerData {
     const CONSTRUCTOR_ID: u32 = 0x6643b654;
     const NAME: &str = "client_DH_inner_data";
@@ -147,10 +151,11 @@ impl tlw::Fields for ClientDhInnerData {
 /// ```text
 /// destroy_session_none#62d350c9 session_id:long = DestroySessionRes;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct DestroySessionNone {
     pub session_id: i64,
 }
+tlw::impl_std_traits!(DestroySessionNone);
 impl tlw::Identifiable for DestroySessionNone {
     const CONSTRUCTOR_ID: u32 = 0x62d350c9;
     const NAME: &str = "destroy_session_none";
@@ -170,10 +175,11 @@ impl tlw::Fields for DestroySessionNone {
 /// ```text
 /// destroy_session_ok#e22045fc session_id:long = DestroySessionRes;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct DestroySessionOk {
     pub session_id: i64,
 }
+tlw::impl_std_traits!(DestroySessionOk);
 impl tlw::Identifiable for DestroySessionOk {
     const CONSTRUCTOR_ID: u32 = 0xe22045fc;
     const NAME: &str = "destroy_session_ok";
@@ -193,12 +199,13 @@ impl tlw::Fields for DestroySessionOk {
 /// ```text
 /// dh_gen_fail#a69dae02 nonce:int128 server_nonce:int128 new_nonce_hash3:int128 = Set_client_DH_params_answer;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct DhGenFail {
     pub nonce: [u8; 16],
     pub server_nonce: [u8; 16],
     pub new_nonce_hash3: [u8; 16],
 }
+tlw::impl_std_traits!(DhGenFail);
 impl tlw::Identifiable for DhGenFail {
     const CONSTRUCTOR_ID: u32 = 0xa69dae02;
     const NAME: &str = "dh_gen_fail";
@@ -222,12 +229,13 @@ impl tlw::Fields for DhGenFail {
 /// ```text
 /// dh_gen_ok#3bcbf734 nonce:int128 server_nonce:int128 new_nonce_hash1:int128 = Set_client_DH_params_answer;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct DhGenOk {
     pub nonce: [u8; 16],
     pub server_nonce: [u8; 16],
     pub new_nonce_hash1: [u8; 16],
 }
+tlw::impl_std_traits!(DhGenOk);
 impl tlw::Identifiable for DhGenOk {
     const CONSTRUCTOR_ID: u32 = 0x3bcbf734;
     const NAME: &str = "dh_gen_ok";
@@ -251,12 +259,13 @@ impl tlw::Fields for DhGenOk {
 /// ```text
 /// dh_gen_retry#46dc1fb9 nonce:int128 server_nonce:int128 new_nonce_hash2:int128 = Set_client_DH_params_answer;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct DhGenRetry {
     pub nonce: [u8; 16],
     pub server_nonce: [u8; 16],
     pub new_nonce_hash2: [u8; 16],
 }
+tlw::impl_std_traits!(DhGenRetry);
 impl tlw::Identifiable for DhGenRetry {
     const CONSTRUCTOR_ID: u32 = 0x46dc1fb9;
     const NAME: &str = "dh_gen_retry";
@@ -280,12 +289,13 @@ impl tlw::Fields for DhGenRetry {
 /// ```text
 /// future_salt#0949d9dc valid_since:int valid_until:int salt:long = FutureSalt;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct FutureSalt {
     pub valid_since: i32,
     pub valid_until: i32,
     pub salt: i64,
 }
+tlw::impl_std_traits!(FutureSalt);
 impl tlw::Identifiable for FutureSalt {
     const CONSTRUCTOR_ID: u32 = 0x0949d9dc;
     const NAME: &str = "future_salt";
@@ -309,12 +319,13 @@ impl tlw::Fields for FutureSalt {
 /// ```text
 /// future_salts#ae500895 req_msg_id:long now:int salts:vector<future_salt> = FutureSalts;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct FutureSalts {
     pub req_msg_id: i64,
     pub now: i32,
     pub salts: Vec<types::FutureSalt>,
 }
+tlw::impl_std_traits!(FutureSalts);
 impl tlw::Identifiable for FutureSalts {
     const CONSTRUCTOR_ID: u32 = 0xae500895;
     const NAME: &str = "future_salts";
@@ -334,10 +345,11 @@ impl tlw::Fields for FutureSalts {
 /// ```text
 /// gzip_packed#3072cfa1 packed_data:bytes = Object;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct GzipPacked {
     pub packed_data: Vec<u8>,
 }
+tlw::impl_std_traits!(GzipPacked);
 impl tlw::Identifiable for GzipPacked {
     const CONSTRUCTOR_ID: u32 = 0x3072cfa1;
     const NAME: &str = "gzip_packed";
@@ -357,13 +369,14 @@ impl tlw::Fields for GzipPacked {
 /// ```text
 /// msg_detailed_info#276d3ec6 msg_id:long answer_msg_id:long bytes:int status:int = MsgDetailedInfo;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct MsgDetailedInfo {
     pub msg_id: i64,
     pub answer_msg_id: i64,
     pub bytes: i32,
     pub status: i32,
 }
+tlw::impl_std_traits!(MsgDetailedInfo);
 impl tlw::Identifiable for MsgDetailedInfo {
     const CONSTRUCTOR_ID: u32 = 0x276d3ec6;
     const NAME: &str = "msg_detailed_info";
@@ -388,12 +401,13 @@ impl tlw::Fields for MsgDetailedInfo {
 /// ```text
 /// msg_new_detailed_info#809db6df answer_msg_id:long bytes:int status:int = MsgDetailedInfo;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct MsgNewDetailedInfo {
     pub answer_msg_id: i64,
     pub bytes: i32,
     pub status: i32,
 }
+tlw::impl_std_traits!(MsgNewDetailedInfo);
 impl tlw::Identifiable for MsgNewDetailedInfo {
     const CONSTRUCTOR_ID: u32 = 0x809db6df;
     const NAME: &str = "msg_new_detailed_info";
@@ -417,10 +431,11 @@ impl tlw::Fields for MsgNewDetailedInfo {
 /// ```text
 /// msg_resend_req#7d861a08 msg_ids:Vector<long> = MsgResendReq;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct MsgResendReq {
     pub msg_ids: Vec<i64>,
 }
+tlw::impl_std_traits!(MsgResendReq);
 impl tlw::Identifiable for MsgResendReq {
     const CONSTRUCTOR_ID: u32 = 0x7d861a08;
     const NAME: &str = "msg_resend_req";
@@ -440,10 +455,11 @@ impl tlw::Fields for MsgResendReq {
 /// ```text
 /// msgs_ack#62d6b459 msg_ids:Vector<long> = MsgsAck;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct MsgsAck {
     pub msg_ids: Vec<i64>,
 }
+tlw::impl_std_traits!(MsgsAck);
 impl tlw::Identifiable for MsgsAck {
     const CONSTRUCTOR_ID: u32 = 0x62d6b459;
     const NAME: &str = "msgs_ack";
@@ -463,11 +479,12 @@ impl tlw::Fields for MsgsAck {
 /// ```text
 /// msgs_all_info#8cc0d131 msg_ids:Vector<long> info:bytes = MsgsAllInfo;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct MsgsAllInfo {
     pub msg_ids: Vec<i64>,
     pub info: Vec<u8>,
 }
+tlw::impl_std_traits!(MsgsAllInfo);
 impl tlw::Identifiable for MsgsAllInfo {
     const CONSTRUCTOR_ID: u32 = 0x8cc0d131;
     const NAME: &str = "msgs_all_info";
@@ -487,11 +504,12 @@ impl tlw::Fields for MsgsAllInfo {
 /// ```text
 /// msgs_state_info#04deb57d req_msg_id:long info:bytes = MsgsStateInfo;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct MsgsStateInfo {
     pub req_msg_id: i64,
     pub info: Vec<u8>,
 }
+tlw::impl_std_traits!(MsgsStateInfo);
 impl tlw::Identifiable for MsgsStateInfo {
     const CONSTRUCTOR_ID: u32 = 0x04deb57d;
     const NAME: &str = "msgs_state_info";
@@ -511,10 +529,11 @@ impl tlw::Fields for MsgsStateInfo {
 /// ```text
 /// msgs_state_req#da69fb52 msg_ids:Vector<long> = MsgsStateReq;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct MsgsStateReq {
     pub msg_ids: Vec<i64>,
 }
+tlw::impl_std_traits!(MsgsStateReq);
 impl tlw::Identifiable for MsgsStateReq {
     const CONSTRUCTOR_ID: u32 = 0xda69fb52;
     const NAME: &str = "msgs_state_req";
@@ -534,12 +553,13 @@ impl tlw::Fields for MsgsStateReq {
 /// ```text
 /// new_session_created#9ec20908 first_msg_id:long unique_id:long server_salt:long = NewSession;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct NewSessionCreated {
     pub first_msg_id: i64,
     pub unique_id: i64,
     pub server_salt: i64,
 }
+tlw::impl_std_traits!(NewSessionCreated);
 impl tlw::Identifiable for NewSessionCreated {
     const CONSTRUCTOR_ID: u32 = 0x9ec20908;
     const NAME: &str = "new_session_created";
@@ -563,7 +583,7 @@ impl tlw::Fields for NewSessionCreated {
 /// ```text
 /// p_q_inner_data_dc#a9f55f95 pq:bytes p:bytes q:bytes nonce:int128 server_nonce:int128 new_nonce:int256 dc:int = P_Q_inner_data;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct PQInnerDataDc {
     pub pq: Vec<u8>,
     pub p: Vec<u8>,
@@ -573,6 +593,7 @@ pub struct PQInnerDataDc {
     pub new_nonce: [u8; 32],
     pub dc: i32,
 }
+tlw::impl_std_traits!(PQInnerDataDc);
 impl tlw::Identifiable for PQInnerDataDc {
     const CONSTRUCTOR_ID: u32 = 0xa9f55f95;
     const NAME: &str = "p_q_inner_data_dc";
@@ -610,7 +631,7 @@ impl tlw::Fields for PQInnerDataDc {
 /// ```text
 /// p_q_inner_data_temp_dc#56fddf88 pq:bytes p:bytes q:bytes nonce:int128 server_nonce:int128 new_nonce:int256 dc:int expires_in:int = P_Q_inner_data;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct PQInnerDataTempDc {
     pub pq: Vec<u8>,
     pub p: Vec<u8>,
@@ -621,6 +642,7 @@ pub struct PQInnerDataTempDc {
     pub dc: i32,
     pub expires_in: i32,
 }
+tlw::impl_std_traits!(PQInnerDataTempDc);
 impl tlw::Identifiable for PQInnerDataTempDc {
     const CONSTRUCTOR_ID: u32 = 0x56fddf88;
     const NAME: &str = "p_q_inner_data_temp_dc";
@@ -660,11 +682,12 @@ impl tlw::Fields for PQInnerDataTempDc {
 /// ```text
 /// pong#347773c5 msg_id:long ping_id:long = Pong;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct Pong {
     pub msg_id: i64,
     pub ping_id: i64,
 }
+tlw::impl_std_traits!(Pong);
 impl tlw::Identifiable for Pong {
     const CONSTRUCTOR_ID: u32 = 0x347773c5;
     const NAME: &str = "pong";
@@ -684,13 +707,14 @@ impl tlw::Fields for Pong {
 /// ```text
 /// resPQ#05162463 nonce:int128 server_nonce:int128 pq:bytes server_public_key_fingerprints:Vector<long> = ResPQ;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct ResPq {
     pub nonce: [u8; 16],
     pub server_nonce: [u8; 16],
     pub pq: Vec<u8>,
     pub server_public_key_fingerprints: Vec<i64>,
 }
+tlw::impl_std_traits!(ResPq);
 impl tlw::Identifiable for ResPq {
     const CONSTRUCTOR_ID: u32 = 0x05162463;
     const NAME: &str = "resPQ";
@@ -717,12 +741,13 @@ impl tlw::Fields for ResPq {
 /// ```text
 /// rpc_answer_dropped#a43ad8b7 msg_id:long seq_no:int bytes:int = RpcDropAnswer;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct RpcAnswerDropped {
     pub msg_id: i64,
     pub seq_no: i32,
     pub bytes: i32,
 }
+tlw::impl_std_traits!(RpcAnswerDropped);
 impl tlw::Identifiable for RpcAnswerDropped {
     const CONSTRUCTOR_ID: u32 = 0xa43ad8b7;
     const NAME: &str = "rpc_answer_dropped";
@@ -742,8 +767,9 @@ impl tlw::Fields for RpcAnswerDropped {
 /// ```text
 /// rpc_answer_dropped_running#cd78e586 = RpcDropAnswer;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct RpcAnswerDroppedRunning;
+tlw::impl_std_traits!(RpcAnswerDroppedRunning);
 impl tlw::Identifiable for RpcAnswerDroppedRunning {
     const CONSTRUCTOR_ID: u32 = 0xcd78e586;
     const NAME: &str = "rpc_answer_dropped_running";
@@ -763,8 +789,9 @@ impl tlw::Fields for RpcAnswerDroppedRunning {
 /// ```text
 /// rpc_answer_unknown#5e2ad36e = RpcDropAnswer;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct RpcAnswerUnknown;
+tlw::impl_std_traits!(RpcAnswerUnknown);
 impl tlw::Identifiable for RpcAnswerUnknown {
     const CONSTRUCTOR_ID: u32 = 0x5e2ad36e;
     const NAME: &str = "rpc_answer_unknown";
@@ -784,11 +811,12 @@ impl tlw::Fields for RpcAnswerUnknown {
 /// ```text
 /// rpc_error#2144ca19 error_code:int error_message:string = RpcError;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct RpcError {
     pub error_code: i32,
     pub error_message: String,
 }
+tlw::impl_std_traits!(RpcError);
 impl tlw::Identifiable for RpcError {
     const CONSTRUCTOR_ID: u32 = 0x2144ca19;
     const NAME: &str = "rpc_error";
@@ -808,11 +836,12 @@ impl tlw::Fields for RpcError {
 /// ```text
 /// rpc_result#f35c6d01 req_msg_id:long result:Object = RpcResult;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct RpcResult {
     pub req_msg_id: i64,
     pub result: ::tlgen_runtime::Object,
 }
+tlw::impl_std_traits!(RpcResult);
 impl tlw::Identifiable for RpcResult {
     const CONSTRUCTOR_ID: u32 = 0xf35c6d01;
     const NAME: &str = "rpc_result";
@@ -832,7 +861,7 @@ impl tlw::Fields for RpcResult {
 /// ```text
 /// server_DH_inner_data#b5890dba nonce:int128 server_nonce:int128 g:int dh_prime:bytes g_a:bytes server_time:int = Server_DH_inner_data;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct ServerDhInnerData {
     pub nonce: [u8; 16],
     pub server_nonce: [u8; 16],
@@ -841,6 +870,7 @@ pub struct ServerDhInnerData {
     pub g_a: Vec<u8>,
     pub server_time: i32,
 }
+tlw::impl_std_traits!(ServerDhInnerData);
 impl tlw::Identifiable for ServerDhInnerData {
     const CONSTRUCTOR_ID: u32 = 0xb5890dba;
     const NAME: &str = "server_DH_inner_data";
@@ -876,12 +906,13 @@ impl tlw::Fields for ServerDhInnerData {
 /// ```text
 /// server_DH_params_fail#79cb045d nonce:int128 server_nonce:int128 new_nonce_hash:int128 = Server_DH_Params;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct ServerDhParamsFail {
     pub nonce: [u8; 16],
     pub server_nonce: [u8; 16],
     pub new_nonce_hash: [u8; 16],
 }
+tlw::impl_std_traits!(ServerDhParamsFail);
 impl tlw::Identifiable for ServerDhParamsFail {
     const CONSTRUCTOR_ID: u32 = 0x79cb045d;
     const NAME: &str = "server_DH_params_fail";
@@ -905,12 +936,13 @@ impl tlw::Fields for ServerDhParamsFail {
 /// ```text
 /// server_DH_params_ok#d0e8075c nonce:int128 server_nonce:int128 encrypted_answer:bytes = Server_DH_Params;
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub struct ServerDhParamsOk {
     pub nonce: [u8; 16],
     pub server_nonce: [u8; 16],
     pub encrypted_answer: Vec<u8>,
 }
+tlw::impl_std_traits!(ServerDhParamsOk);
 impl tlw::Identifiable for ServerDhParamsOk {
     const CONSTRUCTOR_ID: u32 = 0xd0e8075c;
     const NAME: &str = "server_DH_params_ok";
