@@ -427,6 +427,10 @@ pub const TUPLE_WIDTH: usize = 16;
 /// A constructor or function described by its field layout. [`Bare`] (and so
 /// [`Serializable`]/[`Deserializable`]) follows for every implementor.
 pub trait Fields: Sized {
+    /// The constructor id ([`Identifiable::CONSTRUCTOR_ID`] follows from it).
+    const ID: u32;
+    /// The TL name, with its namespace ([`Identifiable::NAME`] follows from it).
+    const TL_NAME: &'static str;
     /// The codecs of the fields, in wire order (flags words included).
     type Wire: Field;
     /// The TL names of the fields, in wire order and separated by spaces, for error messages.
@@ -511,7 +515,14 @@ macro_rules! impl_std_traits {
 #[doc(inline)]
 pub use crate::impl_std_traits;
 
-impl<T: Fields + Identifiable> Bare for T {
+/// Every constructor is identified by its layout's constants: one impl block per generated
+/// struct instead of two.
+impl<T: Fields> Identifiable for T {
+    const CONSTRUCTOR_ID: u32 = T::ID;
+    const NAME: &'static str = T::TL_NAME;
+}
+
+impl<T: Fields> Bare for T {
     #[inline]
     fn serialize_bare(&self, out: &mut Vec<u8>) {
         let mut flags = Flagged::default();
@@ -521,7 +532,7 @@ impl<T: Fields + Identifiable> Bare for T {
 
     #[inline]
     fn deserialize_bare(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let mut cx = Cursor::new(T::NAME, T::FIELDS);
+        let mut cx = Cursor::new(T::TL_NAME, T::FIELDS);
         T::Wire::read(r, &mut cx).map(T::from_wire)
     }
 }
@@ -537,12 +548,9 @@ mod tests {
         b: Option<i32>,
     }
 
-    impl Identifiable for C {
-        const CONSTRUCTOR_ID: u32 = 0x1234_5678;
-        const NAME: &'static str = "c";
-    }
-
     impl Fields for C {
+        const ID: u32 = 0x1234_5678;
+        const TL_NAME: &'static str = "c";
         type Wire = (Flags, Bit<0>, Opt<i32, 1>);
         const FIELDS: &'static str = "flags a b";
         fn from_wire((_, a, b): Value<Self>) -> Self {
@@ -581,12 +589,9 @@ mod tests {
         b: Option<i32>,
     }
 
-    impl Identifiable for D {
-        const CONSTRUCTOR_ID: u32 = 0x0000_00d0;
-        const NAME: &'static str = "d";
-    }
-
     impl Fields for D {
+        const ID: u32 = 0x0000_00d0;
+        const TL_NAME: &'static str = "d";
         type Wire = (Flags, Bit<0>, Flags<1>, i32, Opt<i32, 3, 1>);
         const FIELDS: &'static str = "flags a flags2 n b";
         fn from_wire((_, a, _, n, b): Value<Self>) -> Self {
@@ -604,12 +609,9 @@ mod tests {
         b: Option<i32>,
     }
 
-    impl Identifiable for E {
-        const CONSTRUCTOR_ID: u32 = 0x0000_00e0;
-        const NAME: &'static str = "e";
-    }
-
     impl Fields for E {
+        const ID: u32 = 0x0000_00e0;
+        const TL_NAME: &'static str = "e";
         type Wire = (Flags, Bit<0>, Flags<1>, i32, Opt<i32, 3, 1>);
         const FIELDS: &'static str = "flags a flags2 n b";
         fn from_wire((_, a, _, n, b): Value<Self>) -> Self {

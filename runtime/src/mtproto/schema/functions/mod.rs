@@ -12,11 +12,9 @@ pub struct DestroySession {
     pub session_id: i64,
 }
 tlw::impl_std_traits!(DestroySession);
-impl tlw::Identifiable for DestroySession {
-    const CONSTRUCTOR_ID: u32 = 0xe7512126;
-    const NAME: &str = "destroy_session";
-}
 impl tlw::Fields for DestroySession {
+    const ID: u32 = 0xe7512126;
+    const TL_NAME: &str = "destroy_session";
     type Wire = (i64,);
     const FIELDS: &str = "session_id";
     #[inline]
@@ -39,11 +37,9 @@ pub struct GetFutureSalts {
     pub num: i32,
 }
 tlw::impl_std_traits!(GetFutureSalts);
-impl tlw::Identifiable for GetFutureSalts {
-    const CONSTRUCTOR_ID: u32 = 0xb921bd04;
-    const NAME: &str = "get_future_salts";
-}
 impl tlw::Fields for GetFutureSalts {
+    const ID: u32 = 0xb921bd04;
+    const TL_NAME: &str = "get_future_salts";
     type Wire = (i32,);
     const FIELDS: &str = "num";
     #[inline]
@@ -66,11 +62,9 @@ pub struct Ping {
     pub ping_id: i64,
 }
 tlw::impl_std_traits!(Ping);
-impl tlw::Identifiable for Ping {
-    const CONSTRUCTOR_ID: u32 = 0x7abe77ec;
-    const NAME: &str = "ping";
-}
 impl tlw::Fields for Ping {
+    const ID: u32 = 0x7abe77ec;
+    const TL_NAME: &str = "ping";
     type Wire = (i64,);
     const FIELDS: &str = "ping_id";
     #[inline]
@@ -94,11 +88,9 @@ pub struct PingDelayDisconnect {
     pub disconnect_delay: i32,
 }
 tlw::impl_std_traits!(PingDelayDisconnect);
-impl tlw::Identifiable for PingDelayDisconnect {
-    const CONSTRUCTOR_ID: u32 = 0xf3427b8c;
-    const NAME: &str = "ping_delay_disconnect";
-}
 impl tlw::Fields for PingDelayDisconnect {
+    const ID: u32 = 0xf3427b8c;
+    const TL_NAME: &str = "ping_delay_disconnect";
     type Wire = (i64, i32);
     const FIELDS: &str = "ping_id disconnect_delay";
     #[inline]
@@ -126,11 +118,9 @@ pub struct ReqDhParams {
     pub encrypted_data: Vec<u8>,
 }
 tlw::impl_std_traits!(ReqDhParams);
-impl tlw::Identifiable for ReqDhParams {
-    const CONSTRUCTOR_ID: u32 = 0xd712e4be;
-    const NAME: &str = "req_DH_params";
-}
 impl tlw::Fields for ReqDhParams {
+    const ID: u32 = 0xd712e4be;
+    const TL_NAME: &str = "req_DH_params";
     type Wire = ([u8; 16], [u8; 16], Vec<u8>, Vec<u8>, i64, Vec<u8>);
     const FIELDS: &str = "nonce server_nonce p q public_key_fingerprint encrypted_data";
     #[inline]
@@ -176,11 +166,9 @@ pub struct ReqPqMulti {
     pub nonce: [u8; 16],
 }
 tlw::impl_std_traits!(ReqPqMulti);
-impl tlw::Identifiable for ReqPqMulti {
-    const CONSTRUCTOR_ID: u32 = 0xbe7e8ef1;
-    const NAME: &str = "req_pq_multi";
-}
 impl tlw::Fields for ReqPqMulti {
+    const ID: u32 = 0xbe7e8ef1;
+    const TL_NAME: &str = "req_pq_multi";
     type Wire = ([u8; 16],);
     const FIELDS: &str = "nonce";
     #[inline]
@@ -203,11 +191,9 @@ pub struct RpcDropAnswer {
     pub req_msg_id: i64,
 }
 tlw::impl_std_traits!(RpcDropAnswer);
-impl tlw::Identifiable for RpcDropAnswer {
-    const CONSTRUCTOR_ID: u32 = 0x58e4a740;
-    const NAME: &str = "rpc_drop_answer";
-}
 impl tlw::Fields for RpcDropAnswer {
+    const ID: u32 = 0x58e4a740;
+    const TL_NAME: &str = "rpc_drop_answer";
     type Wire = (i64,);
     const FIELDS: &str = "req_msg_id";
     #[inline]
@@ -232,11 +218,9 @@ pub struct SetClientDhParams {
     pub encrypted_data: Vec<u8>,
 }
 tlw::impl_std_traits!(SetClientDhParams);
-impl tlw::Identifiable for SetClientDhParams {
-    const CONSTRUCTOR_ID: u32 = 0xf5045f1f;
-    const NAME: &str = "set_client_DH_params";
-}
 impl tlw::Fields for SetClientDhParams {
+    const ID: u32 = 0xf5045f1f;
+    const TL_NAME: &str = "set_client_DH_params";
     type Wire = ([u8; 16], [u8; 16], Vec<u8>);
     const FIELDS: &str = "nonce server_nonce encrypted_data";
     #[inline]

@@ -14,11 +14,9 @@ pub struct BadMsgNotification {
     pub error_code: i32,
 }
 tlw::impl_std_traits!(BadMsgNotification);
-impl tlw::Identifiable for BadMsgNotification {
-    const CONSTRUCTOR_ID: u32 = 0xa7eff811;
-    const NAME: &str = "bad_msg_notification";
-}
 impl tlw::Fields for BadMsgNotification {
+    const ID: u32 = 0xa7eff811;
+    const TL_NAME: &str = "bad_msg_notification";
     type Wire = (i64, i32, i32);
     const FIELDS: &str = "bad_msg_id bad_msg_seqno error_code";
     #[inline]
@@ -45,11 +43,9 @@ pub struct BadServerSalt {
     pub new_server_salt: i64,
 }
 tlw::impl_std_traits!(BadServerSalt);
-impl tlw::Identifiable for BadServerSalt {
-    const CONSTRUCTOR_ID: u32 = 0xedab447b;
-    const NAME: &str = "bad_server_salt";
-}
 impl tlw::Fields for BadServerSalt {
+    const ID: u32 = 0xedab447b;
+    const TL_NAME: &str = "bad_server_salt";
     type Wire = (i64, i32, i32, i64);
     const FIELDS: &str = "bad_msg_id bad_msg_seqno error_code new_server_salt";
     #[inline]
@@ -80,11 +76,9 @@ pub struct BindAuthKeyInner {
     pub expires_at: i32,
 }
 tlw::impl_std_traits!(BindAuthKeyInner);
-impl tlw::Identifiable for BindAuthKeyInner {
-    const CONSTRUCTOR_ID: u32 = 0x75a3f765;
-    const NAME: &str = "bind_auth_key_inner";
-}
 impl tlw::Fields for BindAuthKeyInner {
+    const ID: u32 = 0x75a3f765;
+    const TL_NAME: &str = "bind_auth_key_inner";
     type Wire = (i64, i64, i64, i64, i32);
     const FIELDS: &str = "nonce temp_auth_key_id perm_auth_key_id temp_session_id expires_at";
     #[inline]
@@ -127,11 +121,9 @@ pub struct ClientDhInnerData {
     pub g_b: Vec<u8>,
 }
 tlw::impl_std_traits!(ClientDhInnerData);
-impl tlw::Identifiable for ClientDhInnerData {
-    const CONSTRUCTOR_ID: u32 = 0x6643b654;
-    const NAME: &str = "client_DH_inner_data";
-}
 impl tlw::Fields for ClientDhInnerData {
+    const ID: u32 = 0x6643b654;
+    const TL_NAME: &str = "client_DH_inner_data";
     type Wire = ([u8; 16], [u8; 16], i64, Vec<u8>);
     const FIELDS: &str = "nonce server_nonce retry_id g_b";
     #[inline]
@@ -156,11 +148,9 @@ pub struct DestroySessionNone {
     pub session_id: i64,
 }
 tlw::impl_std_traits!(DestroySessionNone);
-impl tlw::Identifiable for DestroySessionNone {
-    const CONSTRUCTOR_ID: u32 = 0x62d350c9;
-    const NAME: &str = "destroy_session_none";
-}
 impl tlw::Fields for DestroySessionNone {
+    const ID: u32 = 0x62d350c9;
+    const TL_NAME: &str = "destroy_session_none";
     type Wire = (i64,);
     const FIELDS: &str = "session_id";
     #[inline]
@@ -180,11 +170,9 @@ pub struct DestroySessionOk {
     pub session_id: i64,
 }
 tlw::impl_std_traits!(DestroySessionOk);
-impl tlw::Identifiable for DestroySessionOk {
-    const CONSTRUCTOR_ID: u32 = 0xe22045fc;
-    const NAME: &str = "destroy_session_ok";
-}
 impl tlw::Fields for DestroySessionOk {
+    const ID: u32 = 0xe22045fc;
+    const TL_NAME: &str = "destroy_session_ok";
     type Wire = (i64,);
     const FIELDS: &str = "session_id";
     #[inline]
@@ -206,11 +194,9 @@ pub struct DhGenFail {
     pub new_nonce_hash3: [u8; 16],
 }
 tlw::impl_std_traits!(DhGenFail);
-impl tlw::Identifiable for DhGenFail {
-    const CONSTRUCTOR_ID: u32 = 0xa69dae02;
-    const NAME: &str = "dh_gen_fail";
-}
 impl tlw::Fields for DhGenFail {
+    const ID: u32 = 0xa69dae02;
+    const TL_NAME: &str = "dh_gen_fail";
     type Wire = ([u8; 16], [u8; 16], [u8; 16]);
     const FIELDS: &str = "nonce server_nonce new_nonce_hash3";
     #[inline]
@@ -236,11 +222,9 @@ pub struct DhGenOk {
     pub new_nonce_hash1: [u8; 16],
 }
 tlw::impl_std_traits!(DhGenOk);
-impl tlw::Identifiable for DhGenOk {
-    const CONSTRUCTOR_ID: u32 = 0x3bcbf734;
-    const NAME: &str = "dh_gen_ok";
-}
 impl tlw::Fields for DhGenOk {
+    const ID: u32 = 0x3bcbf734;
+    const TL_NAME: &str = "dh_gen_ok";
     type Wire = ([u8; 16], [u8; 16], [u8; 16]);
     const FIELDS: &str = "nonce server_nonce new_nonce_hash1";
     #[inline]
@@ -266,11 +250,9 @@ pub struct DhGenRetry {
     pub new_nonce_hash2: [u8; 16],
 }
 tlw::impl_std_traits!(DhGenRetry);
-impl tlw::Identifiable for DhGenRetry {
-    const CONSTRUCTOR_ID: u32 = 0x46dc1fb9;
-    const NAME: &str = "dh_gen_retry";
-}
 impl tlw::Fields for DhGenRetry {
+    const ID: u32 = 0x46dc1fb9;
+    const TL_NAME: &str = "dh_gen_retry";
     type Wire = ([u8; 16], [u8; 16], [u8; 16]);
     const FIELDS: &str = "nonce server_nonce new_nonce_hash2";
     #[inline]
@@ -296,11 +278,9 @@ pub struct FutureSalt {
     pub salt: i64,
 }
 tlw::impl_std_traits!(FutureSalt);
-impl tlw::Identifiable for FutureSalt {
-    const CONSTRUCTOR_ID: u32 = 0x0949d9dc;
-    const NAME: &str = "future_salt";
-}
 impl tlw::Fields for FutureSalt {
+    const ID: u32 = 0x0949d9dc;
+    const TL_NAME: &str = "future_salt";
     type Wire = (i32, i32, i64);
     const FIELDS: &str = "valid_since valid_until salt";
     #[inline]
@@ -326,11 +306,9 @@ pub struct FutureSalts {
     pub salts: Vec<types::FutureSalt>,
 }
 tlw::impl_std_traits!(FutureSalts);
-impl tlw::Identifiable for FutureSalts {
-    const CONSTRUCTOR_ID: u32 = 0xae500895;
-    const NAME: &str = "future_salts";
-}
 impl tlw::Fields for FutureSalts {
+    const ID: u32 = 0xae500895;
+    const TL_NAME: &str = "future_salts";
     type Wire = (i64, i32, tlw::VecOf<false, tlw::BareOf<types::FutureSalt>>);
     const FIELDS: &str = "req_msg_id now salts";
     #[inline]
@@ -350,11 +328,9 @@ pub struct GzipPacked {
     pub packed_data: Vec<u8>,
 }
 tlw::impl_std_traits!(GzipPacked);
-impl tlw::Identifiable for GzipPacked {
-    const CONSTRUCTOR_ID: u32 = 0x3072cfa1;
-    const NAME: &str = "gzip_packed";
-}
 impl tlw::Fields for GzipPacked {
+    const ID: u32 = 0x3072cfa1;
+    const TL_NAME: &str = "gzip_packed";
     type Wire = (Vec<u8>,);
     const FIELDS: &str = "packed_data";
     #[inline]
@@ -377,11 +353,9 @@ pub struct MsgDetailedInfo {
     pub status: i32,
 }
 tlw::impl_std_traits!(MsgDetailedInfo);
-impl tlw::Identifiable for MsgDetailedInfo {
-    const CONSTRUCTOR_ID: u32 = 0x276d3ec6;
-    const NAME: &str = "msg_detailed_info";
-}
 impl tlw::Fields for MsgDetailedInfo {
+    const ID: u32 = 0x276d3ec6;
+    const TL_NAME: &str = "msg_detailed_info";
     type Wire = (i64, i64, i32, i32);
     const FIELDS: &str = "msg_id answer_msg_id bytes status";
     #[inline]
@@ -408,11 +382,9 @@ pub struct MsgNewDetailedInfo {
     pub status: i32,
 }
 tlw::impl_std_traits!(MsgNewDetailedInfo);
-impl tlw::Identifiable for MsgNewDetailedInfo {
-    const CONSTRUCTOR_ID: u32 = 0x809db6df;
-    const NAME: &str = "msg_new_detailed_info";
-}
 impl tlw::Fields for MsgNewDetailedInfo {
+    const ID: u32 = 0x809db6df;
+    const TL_NAME: &str = "msg_new_detailed_info";
     type Wire = (i64, i32, i32);
     const FIELDS: &str = "answer_msg_id bytes status";
     #[inline]
@@ -436,11 +408,9 @@ pub struct MsgResendReq {
     pub msg_ids: Vec<i64>,
 }
 tlw::impl_std_traits!(MsgResendReq);
-impl tlw::Identifiable for MsgResendReq {
-    const CONSTRUCTOR_ID: u32 = 0x7d861a08;
-    const NAME: &str = "msg_resend_req";
-}
 impl tlw::Fields for MsgResendReq {
+    const ID: u32 = 0x7d861a08;
+    const TL_NAME: &str = "msg_resend_req";
     type Wire = (Vec<i64>,);
     const FIELDS: &str = "msg_ids";
     #[inline]
@@ -460,11 +430,9 @@ pub struct MsgsAck {
     pub msg_ids: Vec<i64>,
 }
 tlw::impl_std_traits!(MsgsAck);
-impl tlw::Identifiable for MsgsAck {
-    const CONSTRUCTOR_ID: u32 = 0x62d6b459;
-    const NAME: &str = "msgs_ack";
-}
 impl tlw::Fields for MsgsAck {
+    const ID: u32 = 0x62d6b459;
+    const TL_NAME: &str = "msgs_ack";
     type Wire = (Vec<i64>,);
     const FIELDS: &str = "msg_ids";
     #[inline]
@@ -485,11 +453,9 @@ pub struct MsgsAllInfo {
     pub info: Vec<u8>,
 }
 tlw::impl_std_traits!(MsgsAllInfo);
-impl tlw::Identifiable for MsgsAllInfo {
-    const CONSTRUCTOR_ID: u32 = 0x8cc0d131;
-    const NAME: &str = "msgs_all_info";
-}
 impl tlw::Fields for MsgsAllInfo {
+    const ID: u32 = 0x8cc0d131;
+    const TL_NAME: &str = "msgs_all_info";
     type Wire = (Vec<i64>, Vec<u8>);
     const FIELDS: &str = "msg_ids info";
     #[inline]
@@ -510,11 +476,9 @@ pub struct MsgsStateInfo {
     pub info: Vec<u8>,
 }
 tlw::impl_std_traits!(MsgsStateInfo);
-impl tlw::Identifiable for MsgsStateInfo {
-    const CONSTRUCTOR_ID: u32 = 0x04deb57d;
-    const NAME: &str = "msgs_state_info";
-}
 impl tlw::Fields for MsgsStateInfo {
+    const ID: u32 = 0x04deb57d;
+    const TL_NAME: &str = "msgs_state_info";
     type Wire = (i64, Vec<u8>);
     const FIELDS: &str = "req_msg_id info";
     #[inline]
@@ -534,11 +498,9 @@ pub struct MsgsStateReq {
     pub msg_ids: Vec<i64>,
 }
 tlw::impl_std_traits!(MsgsStateReq);
-impl tlw::Identifiable for MsgsStateReq {
-    const CONSTRUCTOR_ID: u32 = 0xda69fb52;
-    const NAME: &str = "msgs_state_req";
-}
 impl tlw::Fields for MsgsStateReq {
+    const ID: u32 = 0xda69fb52;
+    const TL_NAME: &str = "msgs_state_req";
     type Wire = (Vec<i64>,);
     const FIELDS: &str = "msg_ids";
     #[inline]
@@ -560,11 +522,9 @@ pub struct NewSessionCreated {
     pub server_salt: i64,
 }
 tlw::impl_std_traits!(NewSessionCreated);
-impl tlw::Identifiable for NewSessionCreated {
-    const CONSTRUCTOR_ID: u32 = 0x9ec20908;
-    const NAME: &str = "new_session_created";
-}
 impl tlw::Fields for NewSessionCreated {
+    const ID: u32 = 0x9ec20908;
+    const TL_NAME: &str = "new_session_created";
     type Wire = (i64, i64, i64);
     const FIELDS: &str = "first_msg_id unique_id server_salt";
     #[inline]
@@ -594,11 +554,9 @@ pub struct PQInnerDataDc {
     pub dc: i32,
 }
 tlw::impl_std_traits!(PQInnerDataDc);
-impl tlw::Identifiable for PQInnerDataDc {
-    const CONSTRUCTOR_ID: u32 = 0xa9f55f95;
-    const NAME: &str = "p_q_inner_data_dc";
-}
 impl tlw::Fields for PQInnerDataDc {
+    const ID: u32 = 0xa9f55f95;
+    const TL_NAME: &str = "p_q_inner_data_dc";
     type Wire = (Vec<u8>, Vec<u8>, Vec<u8>, [u8; 16], [u8; 16], [u8; 32], i32);
     const FIELDS: &str = "pq p q nonce server_nonce new_nonce dc";
     #[inline]
@@ -643,11 +601,9 @@ pub struct PQInnerDataTempDc {
     pub expires_in: i32,
 }
 tlw::impl_std_traits!(PQInnerDataTempDc);
-impl tlw::Identifiable for PQInnerDataTempDc {
-    const CONSTRUCTOR_ID: u32 = 0x56fddf88;
-    const NAME: &str = "p_q_inner_data_temp_dc";
-}
 impl tlw::Fields for PQInnerDataTempDc {
+    const ID: u32 = 0x56fddf88;
+    const TL_NAME: &str = "p_q_inner_data_temp_dc";
     type Wire = (Vec<u8>, Vec<u8>, Vec<u8>, [u8; 16], [u8; 16], [u8; 32], i32, i32);
     const FIELDS: &str = "pq p q nonce server_nonce new_nonce dc expires_in";
     #[inline]
@@ -688,11 +644,9 @@ pub struct Pong {
     pub ping_id: i64,
 }
 tlw::impl_std_traits!(Pong);
-impl tlw::Identifiable for Pong {
-    const CONSTRUCTOR_ID: u32 = 0x347773c5;
-    const NAME: &str = "pong";
-}
 impl tlw::Fields for Pong {
+    const ID: u32 = 0x347773c5;
+    const TL_NAME: &str = "pong";
     type Wire = (i64, i64);
     const FIELDS: &str = "msg_id ping_id";
     #[inline]
@@ -715,11 +669,9 @@ pub struct ResPq {
     pub server_public_key_fingerprints: Vec<i64>,
 }
 tlw::impl_std_traits!(ResPq);
-impl tlw::Identifiable for ResPq {
-    const CONSTRUCTOR_ID: u32 = 0x05162463;
-    const NAME: &str = "resPQ";
-}
 impl tlw::Fields for ResPq {
+    const ID: u32 = 0x05162463;
+    const TL_NAME: &str = "resPQ";
     type Wire = ([u8; 16], [u8; 16], Vec<u8>, Vec<i64>);
     const FIELDS: &str = "nonce server_nonce pq server_public_key_fingerprints";
     #[inline]
@@ -748,11 +700,9 @@ pub struct RpcAnswerDropped {
     pub bytes: i32,
 }
 tlw::impl_std_traits!(RpcAnswerDropped);
-impl tlw::Identifiable for RpcAnswerDropped {
-    const CONSTRUCTOR_ID: u32 = 0xa43ad8b7;
-    const NAME: &str = "rpc_answer_dropped";
-}
 impl tlw::Fields for RpcAnswerDropped {
+    const ID: u32 = 0xa43ad8b7;
+    const TL_NAME: &str = "rpc_answer_dropped";
     type Wire = (i64, i32, i32);
     const FIELDS: &str = "msg_id seq_no bytes";
     #[inline]
@@ -770,11 +720,9 @@ impl tlw::Fields for RpcAnswerDropped {
 #[derive(Default)]
 pub struct RpcAnswerDroppedRunning;
 tlw::impl_std_traits!(RpcAnswerDroppedRunning);
-impl tlw::Identifiable for RpcAnswerDroppedRunning {
-    const CONSTRUCTOR_ID: u32 = 0xcd78e586;
-    const NAME: &str = "rpc_answer_dropped_running";
-}
 impl tlw::Fields for RpcAnswerDroppedRunning {
+    const ID: u32 = 0xcd78e586;
+    const TL_NAME: &str = "rpc_answer_dropped_running";
     type Wire = ();
     const FIELDS: &str = "";
     #[inline]
@@ -792,11 +740,9 @@ impl tlw::Fields for RpcAnswerDroppedRunning {
 #[derive(Default)]
 pub struct RpcAnswerUnknown;
 tlw::impl_std_traits!(RpcAnswerUnknown);
-impl tlw::Identifiable for RpcAnswerUnknown {
-    const CONSTRUCTOR_ID: u32 = 0x5e2ad36e;
-    const NAME: &str = "rpc_answer_unknown";
-}
 impl tlw::Fields for RpcAnswerUnknown {
+    const ID: u32 = 0x5e2ad36e;
+    const TL_NAME: &str = "rpc_answer_unknown";
     type Wire = ();
     const FIELDS: &str = "";
     #[inline]
@@ -817,11 +763,9 @@ pub struct RpcError {
     pub error_message: String,
 }
 tlw::impl_std_traits!(RpcError);
-impl tlw::Identifiable for RpcError {
-    const CONSTRUCTOR_ID: u32 = 0x2144ca19;
-    const NAME: &str = "rpc_error";
-}
 impl tlw::Fields for RpcError {
+    const ID: u32 = 0x2144ca19;
+    const TL_NAME: &str = "rpc_error";
     type Wire = (i32, String);
     const FIELDS: &str = "error_code error_message";
     #[inline]
@@ -842,11 +786,9 @@ pub struct RpcResult {
     pub result: ::tlgen_runtime::Object,
 }
 tlw::impl_std_traits!(RpcResult);
-impl tlw::Identifiable for RpcResult {
-    const CONSTRUCTOR_ID: u32 = 0xf35c6d01;
-    const NAME: &str = "rpc_result";
-}
 impl tlw::Fields for RpcResult {
+    const ID: u32 = 0xf35c6d01;
+    const TL_NAME: &str = "rpc_result";
     type Wire = (i64, ::tlgen_runtime::Object);
     const FIELDS: &str = "req_msg_id result";
     #[inline]
@@ -871,11 +813,9 @@ pub struct ServerDhInnerData {
     pub server_time: i32,
 }
 tlw::impl_std_traits!(ServerDhInnerData);
-impl tlw::Identifiable for ServerDhInnerData {
-    const CONSTRUCTOR_ID: u32 = 0xb5890dba;
-    const NAME: &str = "server_DH_inner_data";
-}
 impl tlw::Fields for ServerDhInnerData {
+    const ID: u32 = 0xb5890dba;
+    const TL_NAME: &str = "server_DH_inner_data";
     type Wire = ([u8; 16], [u8; 16], i32, Vec<u8>, Vec<u8>, i32);
     const FIELDS: &str = "nonce server_nonce g dh_prime g_a server_time";
     #[inline]
@@ -913,11 +853,9 @@ pub struct ServerDhParamsFail {
     pub new_nonce_hash: [u8; 16],
 }
 tlw::impl_std_traits!(ServerDhParamsFail);
-impl tlw::Identifiable for ServerDhParamsFail {
-    const CONSTRUCTOR_ID: u32 = 0x79cb045d;
-    const NAME: &str = "server_DH_params_fail";
-}
 impl tlw::Fields for ServerDhParamsFail {
+    const ID: u32 = 0x79cb045d;
+    const TL_NAME: &str = "server_DH_params_fail";
     type Wire = ([u8; 16], [u8; 16], [u8; 16]);
     const FIELDS: &str = "nonce server_nonce new_nonce_hash";
     #[inline]
@@ -943,11 +881,9 @@ pub struct ServerDhParamsOk {
     pub encrypted_answer: Vec<u8>,
 }
 tlw::impl_std_traits!(ServerDhParamsOk);
-impl tlw::Identifiable for ServerDhParamsOk {
-    const CONSTRUCTOR_ID: u32 = 0xd0e8075c;
-    const NAME: &str = "server_DH_params_ok";
-}
 impl tlw::Fields for ServerDhParamsOk {
+    const ID: u32 = 0xd0e8075c;
+    const TL_NAME: &str = "server_DH_params_ok";
     type Wire = ([u8; 16], [u8; 16], Vec<u8>);
     const FIELDS: &str = "nonce server_nonce encrypted_answer";
     #[inline]
