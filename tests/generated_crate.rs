@@ -406,6 +406,9 @@ fn golden() {
     assert_eq!(other, update);
     other.last_name = Some(String::new());
     assert_ne!(other, update);
+    // Debug names a field as the struct does where the schema's name had to change (`A`, `M1`).
+    let srp = gen_api::types::InputCheckPasswordSrp { srp_id: 1, a: vec![2], m1: vec![] };
+    assert_eq!(format!("{srp:?}"), "InputCheckPasswordSrp { srp_id: 1, a: [2], m1: [] }");
     let privacy = functions::account::SetPrivacy {
         key: enums::InputPrivacyKey::StatusTimestamp,
         rules: vec![enums::InputPrivacyRule::InputPrivacyValueAllowContacts],

@@ -598,8 +598,9 @@ impl Builder<'_> {
             let codec = match (kind, word) {
                 ("flags", 0) => "tlw::Flags".to_string(),
                 ("flags", _) => format!("tlw::Flags<{word}>"),
-                ("flag" | "implied", 0) => format!("tlw::Bit<{bit}>"),
-                ("flag" | "implied", _) => format!("tlw::Bit<{bit}, {word}>"),
+                ("implied", _) => "tlw::Implied".to_string(),
+                ("flag", 0) => format!("tlw::Bit<{bit}>"),
+                ("flag", _) => format!("tlw::Bit<{bit}, {word}>"),
                 ("optional", 0) => format!("tlw::Opt<{item}, {bit}>"),
                 ("optional", _) => format!("tlw::Opt<{item}, {bit}, {word}>"),
                 _ => item,
@@ -635,8 +636,7 @@ impl Builder<'_> {
             &fields
                 .iter()
                 .map(|f| match f.kind {
-                    "flags" => "&()".to_string(),
-                    "implied" => "&false".to_string(),
+                    "flags" | "implied" => "&()".to_string(),
                     _ => format!("&self.{}", f.name),
                 })
                 .collect::<Vec<_>>(),
@@ -650,10 +650,20 @@ impl Builder<'_> {
                 .map(|f| format!("{}, ", f.name))
                 .collect(),
             refs,
+            // TL names (for errors), with the Rust name after `=` where the struct's field is
+            // named otherwise (for `Debug`, which prints it as a derive would).
             field_names: d
                 .fields
                 .iter()
-                .map(|f| f.name.as_str())
+                .zip(&fields)
+                .map(|(f, v)| {
+                    let rust = v.name.trim_start_matches("r#");
+                    if v.stored && rust != f.name {
+                        format!("{}={rust}", f.name)
+                    } else {
+                        f.name.clone()
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(" "),
             name,

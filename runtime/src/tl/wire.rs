@@ -53,8 +53,8 @@ impl Cursor {
     /// Adds the constructor and the name of field number `at` to an error leaving that field.
     #[cold]
     fn within(&self, e: DecodeError, at: usize) -> DecodeError {
-        let name = self.names.split(' ').nth(at).unwrap_or("?");
-        e.within_field(self.ctor, name)
+        let entry = self.names.split(' ').nth(at).unwrap_or("?");
+        e.within_field(self.ctor, tl_name(entry))
     }
 
     #[inline]
@@ -141,9 +141,19 @@ impl DebugFields<'_, '_> {
 
     #[inline]
     fn field(&mut self, value: &dyn fmt::Debug) {
-        let name = self.names.next().unwrap_or("?");
-        self.st.field(name, value);
+        let entry = self.names.next().unwrap_or("?");
+        self.st.field(rust_name(entry), value);
     }
+}
+
+/// The TL name of a [`Fields::FIELDS`] entry (`name`, or `name=rust_name`).
+fn tl_name(entry: &str) -> &str {
+    entry.split_once('=').map_or(entry, |(tl, _)| tl)
+}
+
+/// The Rust field name of a [`Fields::FIELDS`] entry: the TL name unless the entry gives another.
+fn rust_name(entry: &str) -> &str {
+    entry.split_once('=').map_or(entry, |(_, rust)| rust)
 }
 
 /// How one value of a field travels: boxed or bare (`Item` for `T`: as `T` serializes itself;
@@ -229,22 +239,47 @@ impl<I: Item> Field for I {
     }
 }
 
+/// The [`FieldStd`] methods of a codec that stores nothing (a flags word, an implied bit): its
+/// name is skipped in `Debug`.
+macro_rules! std_not_stored {
+    () => {
+        #[inline]
+        fn clone_value(_: &()) {}
+        #[inline]
+        fn eq(_: &(), _: &()) -> bool {
+            true
+        }
+        #[inline]
+        fn debug(_: &(), out: &mut DebugFields<'_, '_>) {
+            out.skip();
+        }
+    };
+}
+
+/// The [`FieldStd`] methods of a codec whose stored value is cloned, compared and printed as
+/// it is.
+macro_rules! std_by_value {
+    () => {
+        #[inline]
+        fn clone_value(v: &Self::Value) -> Self::Value {
+            v.clone()
+        }
+        #[inline]
+        fn eq(a: &Self::Value, b: &Self::Value) -> bool {
+            a == b
+        }
+        #[inline]
+        fn debug(v: &Self::Value, out: &mut DebugFields<'_, '_>) {
+            out.field(v);
+        }
+    };
+}
+
 impl<I: Item> FieldStd for I
 where
     I::Value: Clone + PartialEq + fmt::Debug,
 {
-    #[inline]
-    fn clone_value(v: &I::Value) -> I::Value {
-        v.clone()
-    }
-    #[inline]
-    fn eq(a: &I::Value, b: &I::Value) -> bool {
-        a == b
-    }
-    #[inline]
-    fn debug(v: &I::Value, out: &mut DebugFields<'_, '_>) {
-        out.field(v);
-    }
+    std_by_value!();
 }
 
 /// An optional field `flagsW.B?T`: present when bit `B` of flags word `W` (the first one unless
@@ -279,18 +314,27 @@ impl<I: Item, const B: u32, const W: usize> FieldStd for Opt<I, B, W>
 where
     I::Value: Clone + PartialEq + fmt::Debug,
 {
+    std_by_value!();
+}
+
+/// A `?true` field whose bit an optional field on the same bit also stands for (`live_photo`
+/// beside `video`): not stored, as the value carries it; it reads and writes nothing.
+pub struct Implied;
+
+impl Field for Implied {
+    type Value = ();
+    type Ref<'a> = &'a ();
     #[inline]
-    fn clone_value(v: &Self::Value) -> Self::Value {
-        v.clone()
+    fn read(_: &mut Reader<'_>, cx: &mut Cursor) -> Result<(), DecodeError> {
+        cx.field();
+        Ok(())
     }
     #[inline]
-    fn eq(a: &Self::Value, b: &Self::Value) -> bool {
-        a == b
-    }
-    #[inline]
-    fn debug(v: &Self::Value, out: &mut DebugFields<'_, '_>) {
-        out.field(v);
-    }
+    fn write(_: &(), _: &mut Flagged, _: &mut Vec<u8>) {}
+}
+
+impl FieldStd for Implied {
+    std_not_stored!();
 }
 
 /// A `flagsW.B?true` field: the bit itself, no data (flags word `W`: the first one unless said).
@@ -313,18 +357,7 @@ impl<const B: u32, const W: usize> Field for Bit<B, W> {
 }
 
 impl<const B: u32, const W: usize> FieldStd for Bit<B, W> {
-    #[inline]
-    fn clone_value(v: &bool) -> bool {
-        *v
-    }
-    #[inline]
-    fn eq(a: &bool, b: &bool) -> bool {
-        a == b
-    }
-    #[inline]
-    fn debug(v: &bool, out: &mut DebugFields<'_, '_>) {
-        out.field(v);
-    }
+    std_by_value!();
 }
 
 /// A `#` flags word, number `W` of its constructor (the first one unless said); not stored,
@@ -354,16 +387,7 @@ impl<const W: usize> Field for Flags<W> {
 }
 
 impl<const W: usize> FieldStd for Flags<W> {
-    #[inline]
-    fn clone_value(_: &()) {}
-    #[inline]
-    fn eq(_: &(), _: &()) -> bool {
-        true
-    }
-    #[inline]
-    fn debug(_: &(), out: &mut DebugFields<'_, '_>) {
-        out.skip();
-    }
+    std_not_stored!();
 }
 
 macro_rules! tuple_field {
@@ -433,7 +457,8 @@ pub trait Fields: Sized {
     const TL_NAME: &'static str;
     /// The codecs of the fields, in wire order (flags words included).
     type Wire: Field;
-    /// The TL names of the fields, in wire order and separated by spaces, for error messages.
+    /// The TL names of the fields, in wire order and separated by spaces, for error messages
+    /// and `Debug`; `name=rust_name` where the struct's field is named otherwise (`self=self_`).
     const FIELDS: &'static str;
     /// Builds the value from what was read.
     fn from_wire(v: <Self::Wire as Field>::Value) -> Self;
@@ -468,8 +493,8 @@ where
     T::Wire::eq(a.to_wire(), b.to_wire())
 }
 
-/// `Debug::fmt` of a constructor: `Name { field: value, .. }` as `#[derive(Debug)]` prints it,
-/// the fields named as in the schema (the struct's fields have those names, `r#` aside).
+/// `Debug::fmt` of a constructor: `Name { field: value, .. }` as `#[derive(Debug)]` prints it
+/// (stored fields only, under their Rust names).
 #[inline]
 pub fn debug<T: Fields>(value: &T, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result
 where
@@ -602,59 +627,79 @@ mod tests {
         }
     }
 
-    /// `D`'s fields with `impl_std_traits!` instead of derives.
-    struct E {
-        a: bool,
-        n: i32,
-        b: Option<i32>,
+    /// `g flags:# a:flags.0?true live:flags.1?true self:flags.1?int n:int = T`, declared twice to
+    /// compare them: with the derives (`G`) and with `impl_std_traits!` (`H`). `live` is implied
+    /// by `self`'s bit, so not stored; `self` is stored as `self_`.
+    macro_rules! layout_g {
+        ($(#[$attr:meta])* $name:ident, $tl:literal) => {
+            $(#[$attr])*
+            struct $name {
+                a: bool,
+                self_: Option<i32>,
+                n: i32,
+            }
+
+            impl Fields for $name {
+                const ID: u32 = 0x0000_00e0;
+                const TL_NAME: &'static str = $tl;
+                type Wire = (Flags, Bit<0>, Implied, Opt<i32, 1>, i32);
+                const FIELDS: &'static str = "flags a live self=self_ n";
+                fn from_wire((_, a, _, self_, n): Value<Self>) -> Self {
+                    Self { a, self_, n }
+                }
+                fn to_wire(&self) -> Refs<'_, Self> {
+                    (&(), &self.a, &(), &self.self_, &self.n)
+                }
+            }
+        };
     }
 
-    impl Fields for E {
-        const ID: u32 = 0x0000_00e0;
-        const TL_NAME: &'static str = "e";
-        type Wire = (Flags, Bit<0>, Flags<1>, i32, Opt<i32, 3, 1>);
-        const FIELDS: &'static str = "flags a flags2 n b";
-        fn from_wire((_, a, _, n, b): Value<Self>) -> Self {
-            Self { a, n, b }
-        }
-        fn to_wire(&self) -> Refs<'_, Self> {
-            (&(), &self.a, &(), &self.n, &self.b)
-        }
-    }
-
-    crate::impl_std_traits!(E);
+    layout_g!(
+        #[derive(Debug, Clone, PartialEq)]
+        G,
+        "g"
+    );
+    layout_g!(H, "h");
+    crate::impl_std_traits!(H);
 
     #[test]
     fn std_traits_behave_like_the_derives() {
-        let d = D {
+        let g = G {
             a: true,
+            self_: Some(9),
             n: 5,
-            b: Some(9),
         };
-        let e = E {
+        let h = H {
             a: true,
+            self_: Some(9),
             n: 5,
-            b: Some(9),
         };
-        assert_eq!(format!("{e:?}"), format!("{d:?}").replacen('D', "E", 1));
-        assert_eq!(format!("{e:#?}"), format!("{d:#?}").replacen('D', "E", 1));
-        assert_eq!(format!("{e:?}"), "E { a: true, n: 5, b: Some(9) }");
-        let copy = e.clone();
-        assert!(copy == e);
-        assert!(copy.n == 5 && copy.b == Some(9) && copy.a);
+        assert_eq!(format!("{h:?}"), format!("{g:?}").replacen('G', "H", 1));
+        assert_eq!(format!("{h:#?}"), format!("{g:#?}").replacen('G', "H", 1));
+        assert_eq!(format!("{h:?}"), "H { a: true, self_: Some(9), n: 5 }");
+        let copy = h.clone();
+        assert!(copy == h);
+        assert!(copy.n == 5 && copy.self_ == Some(9) && copy.a);
         for other in [
-            E {
+            H {
                 a: false,
-                ..e.clone()
+                ..h.clone()
             },
-            E { n: 6, ..e.clone() },
-            E {
-                b: None,
-                ..e.clone()
+            H { n: 6, ..h.clone() },
+            H {
+                self_: None,
+                ..h.clone()
             },
         ] {
-            assert!(other != e);
+            assert!(other != h);
         }
+        // The implied bit is set by the value that carries it and read back through it; errors
+        // name the field as the schema does.
+        let bytes = h.to_bytes();
+        assert_eq!(bytes[4..], [3, 0, 0, 0, 9, 0, 0, 0, 5, 0, 0, 0]);
+        assert!(H::from_bytes(&bytes).unwrap() == h);
+        let err = H::from_bytes(&bytes[..10]).unwrap_err().to_string();
+        assert!(err.ends_with("at byte 8 in h.self"), "{err}");
     }
 
     #[test]
