@@ -1,13 +1,14 @@
 //! `messages.Messages` with 100 messages (text and 2 entities each, every 3rd a reply), 10 users
-//! and 1 channel: serialize and deserialize with tlgen's generated API and with
-//! grammers-tl-types, the same value built natively in each (their layers differ: 228 and 230).
+//! and 1 channel, 22,220 bytes (the "~22 KB"; 132-character texts): serialize and
+//! deserialize with tlgen's generated API and with grammers-tl-types, the same value built
+//! natively in each (their layers differ: 228 and 230).
 //!
 //! Run with `benches/peers/run.sh` (it generates `gen-api/src` first).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 const CHANNEL: i64 = 1_234_567_890;
-const TEXT: &str = "tlgen serializes this message and grammers does too; the benchmark compares both on one value.";
+const TEXT: &str = "tlgen serializes this message and grammers does too; the benchmark compares both on one value. Each text is 132 characters long.";
 
 fn text_of(id: i32) -> String {
     format!("{id:03} {TEXT}")
