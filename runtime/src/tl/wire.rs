@@ -146,12 +146,12 @@ impl DebugFields<'_, '_> {
     }
 }
 
-/// The TL name of a [`Fields::FIELDS`] entry (`name`, or `name=rust_name`).
+/// The TL name of a [`Info::fields`] entry (`name`, or `name=rust_name`).
 fn tl_name(entry: &str) -> &str {
     entry.split_once('=').map_or(entry, |(tl, _)| tl)
 }
 
-/// The Rust field name of a [`Fields::FIELDS`] entry: the TL name unless the entry gives another.
+/// The Rust field name of a [`Info::fields`] entry: the TL name unless the entry gives another.
 fn rust_name(entry: &str) -> &str {
     entry.split_once('=').map_or(entry, |(_, rust)| rust)
 }
@@ -448,18 +448,27 @@ tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12,
 /// The most fields one tuple level holds; the generator nests tuples for wider constructors.
 pub const TUPLE_WIDTH: usize = 16;
 
+/// What a constructor's [`Fields`] impl says of it besides its codecs: one constant per
+/// generated struct rather than three (each associated item costs the compiler memory, and the
+/// generated crate has thousands).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Info {
+    /// The constructor id ([`Identifiable::CONSTRUCTOR_ID`] follows from it).
+    pub id: u32,
+    /// The TL name, with its namespace ([`Identifiable::NAME`] follows from it).
+    pub name: &'static str,
+    /// The TL names of the fields, in wire order and separated by spaces, for error messages
+    /// and `Debug`; `name=rust_name` where the struct's field is named otherwise (`self=self_`).
+    pub fields: &'static str,
+}
+
 /// A constructor or function described by its field layout. [`Bare`] (and so
 /// [`Serializable`]/[`Deserializable`]) follows for every implementor.
 pub trait Fields: Sized {
-    /// The constructor id ([`Identifiable::CONSTRUCTOR_ID`] follows from it).
-    const ID: u32;
-    /// The TL name, with its namespace ([`Identifiable::NAME`] follows from it).
-    const TL_NAME: &'static str;
+    /// The constructor's id and names.
+    const INFO: Info;
     /// The codecs of the fields, in wire order (flags words included).
     type Wire: Field;
-    /// The TL names of the fields, in wire order and separated by spaces, for error messages
-    /// and `Debug`; `name=rust_name` where the struct's field is named otherwise (`self=self_`).
-    const FIELDS: &'static str;
     /// Builds the value from what was read.
     fn from_wire(v: <Self::Wire as Field>::Value) -> Self;
     /// Views the value for writing.
@@ -502,7 +511,7 @@ where
 {
     let mut out = DebugFields {
         st: f.debug_struct(name),
-        names: T::FIELDS.split(' '),
+        names: T::INFO.fields.split(' '),
     };
     T::Wire::debug(value.to_wire(), &mut out);
     out.st.finish()
@@ -543,8 +552,8 @@ pub use crate::impl_std_traits;
 /// Every constructor is identified by its layout's constants: one impl block per generated
 /// struct instead of two.
 impl<T: Fields> Identifiable for T {
-    const CONSTRUCTOR_ID: u32 = T::ID;
-    const NAME: &'static str = T::TL_NAME;
+    const CONSTRUCTOR_ID: u32 = T::INFO.id;
+    const NAME: &'static str = T::INFO.name;
 }
 
 impl<T: Fields> Bare for T {
@@ -557,7 +566,7 @@ impl<T: Fields> Bare for T {
 
     #[inline]
     fn deserialize_bare(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let mut cx = Cursor::new(T::TL_NAME, T::FIELDS);
+        let mut cx = Cursor::new(T::INFO.name, T::INFO.fields);
         T::Wire::read(r, &mut cx).map(T::from_wire)
     }
 }
@@ -574,10 +583,12 @@ mod tests {
     }
 
     impl Fields for C {
-        const ID: u32 = 0x1234_5678;
-        const TL_NAME: &'static str = "c";
+        const INFO: Info = Info {
+            id: 0x1234_5678,
+            name: "c",
+            fields: "flags a b",
+        };
         type Wire = (Flags, Bit<0>, Opt<i32, 1>);
-        const FIELDS: &'static str = "flags a b";
         fn from_wire((_, a, b): Value<Self>) -> Self {
             Self { a, b }
         }
@@ -615,10 +626,12 @@ mod tests {
     }
 
     impl Fields for D {
-        const ID: u32 = 0x0000_00d0;
-        const TL_NAME: &'static str = "d";
+        const INFO: Info = Info {
+            id: 0x0000_00d0,
+            name: "d",
+            fields: "flags a flags2 n b",
+        };
         type Wire = (Flags, Bit<0>, Flags<1>, i32, Opt<i32, 3, 1>);
-        const FIELDS: &'static str = "flags a flags2 n b";
         fn from_wire((_, a, _, n, b): Value<Self>) -> Self {
             Self { a, n, b }
         }
@@ -640,11 +653,12 @@ mod tests {
             }
 
             impl Fields for $name {
-                const ID: u32 = 0x0000_00e0;
-                const TL_NAME: &'static str = $tl;
-                type Wire = (Flags, Bit<0>, Implied, Opt<i32, 1>, i32);
-                const FIELDS: &'static str = "flags a live self=self_ n";
-                fn from_wire((_, a, _, self_, n): Value<Self>) -> Self {
+                const INFO: Info = Info {
+                    id: 0x0000_00e0,
+                    name: $tl,
+                    fields: "flags a live self=self_ n",
+                };
+                type Wire = (Flags, Bit<0>, Implied, Opt<i32, 1>, i32);                fn from_wire((_, a, _, self_, n): Value<Self>) -> Self {
                     Self { a, self_, n }
                 }
                 fn to_wire(&self) -> Refs<'_, Self> {

@@ -13,10 +13,12 @@ pub struct DestroySession {
 }
 tlw::impl_std_traits!(DestroySession);
 impl tlw::Fields for DestroySession {
-    const ID: u32 = 0xe7512126;
-    const TL_NAME: &str = "destroy_session";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xe7512126,
+        name: "destroy_session",
+        fields: "session_id",
+    };
     type Wire = (i64,);
-    const FIELDS: &str = "session_id";
     #[inline]
     fn from_wire((session_id,): tlw::Value<Self>) -> Self {
         Self { session_id }
@@ -38,10 +40,12 @@ pub struct GetFutureSalts {
 }
 tlw::impl_std_traits!(GetFutureSalts);
 impl tlw::Fields for GetFutureSalts {
-    const ID: u32 = 0xb921bd04;
-    const TL_NAME: &str = "get_future_salts";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xb921bd04,
+        name: "get_future_salts",
+        fields: "num",
+    };
     type Wire = (i32,);
-    const FIELDS: &str = "num";
     #[inline]
     fn from_wire((num,): tlw::Value<Self>) -> Self {
         Self { num }
@@ -63,10 +67,12 @@ pub struct Ping {
 }
 tlw::impl_std_traits!(Ping);
 impl tlw::Fields for Ping {
-    const ID: u32 = 0x7abe77ec;
-    const TL_NAME: &str = "ping";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x7abe77ec,
+        name: "ping",
+        fields: "ping_id",
+    };
     type Wire = (i64,);
-    const FIELDS: &str = "ping_id";
     #[inline]
     fn from_wire((ping_id,): tlw::Value<Self>) -> Self {
         Self { ping_id }
@@ -89,10 +95,12 @@ pub struct PingDelayDisconnect {
 }
 tlw::impl_std_traits!(PingDelayDisconnect);
 impl tlw::Fields for PingDelayDisconnect {
-    const ID: u32 = 0xf3427b8c;
-    const TL_NAME: &str = "ping_delay_disconnect";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xf3427b8c,
+        name: "ping_delay_disconnect",
+        fields: "ping_id disconnect_delay",
+    };
     type Wire = (i64, i32);
-    const FIELDS: &str = "ping_id disconnect_delay";
     #[inline]
     fn from_wire((ping_id, disconnect_delay): tlw::Value<Self>) -> Self {
         Self { ping_id, disconnect_delay }
@@ -119,10 +127,12 @@ pub struct ReqDhParams {
 }
 tlw::impl_std_traits!(ReqDhParams);
 impl tlw::Fields for ReqDhParams {
-    const ID: u32 = 0xd712e4be;
-    const TL_NAME: &str = "req_DH_params";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xd712e4be,
+        name: "req_DH_params",
+        fields: "nonce server_nonce p q public_key_fingerprint encrypted_data",
+    };
     type Wire = ([u8; 16], [u8; 16], Vec<u8>, Vec<u8>, i64, Vec<u8>);
-    const FIELDS: &str = "nonce server_nonce p q public_key_fingerprint encrypted_data";
     #[inline]
     fn from_wire(
         (
@@ -167,10 +177,12 @@ pub struct ReqPqMulti {
 }
 tlw::impl_std_traits!(ReqPqMulti);
 impl tlw::Fields for ReqPqMulti {
-    const ID: u32 = 0xbe7e8ef1;
-    const TL_NAME: &str = "req_pq_multi";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xbe7e8ef1,
+        name: "req_pq_multi",
+        fields: "nonce",
+    };
     type Wire = ([u8; 16],);
-    const FIELDS: &str = "nonce";
     #[inline]
     fn from_wire((nonce,): tlw::Value<Self>) -> Self {
         Self { nonce }
@@ -192,10 +204,12 @@ pub struct RpcDropAnswer {
 }
 tlw::impl_std_traits!(RpcDropAnswer);
 impl tlw::Fields for RpcDropAnswer {
-    const ID: u32 = 0x58e4a740;
-    const TL_NAME: &str = "rpc_drop_answer";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x58e4a740,
+        name: "rpc_drop_answer",
+        fields: "req_msg_id",
+    };
     type Wire = (i64,);
-    const FIELDS: &str = "req_msg_id";
     #[inline]
     fn from_wire((req_msg_id,): tlw::Value<Self>) -> Self {
         Self { req_msg_id }
@@ -219,10 +233,12 @@ pub struct SetClientDhParams {
 }
 tlw::impl_std_traits!(SetClientDhParams);
 impl tlw::Fields for SetClientDhParams {
-    const ID: u32 = 0xf5045f1f;
-    const TL_NAME: &str = "set_client_DH_params";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xf5045f1f,
+        name: "set_client_DH_params",
+        fields: "nonce server_nonce encrypted_data",
+    };
     type Wire = ([u8; 16], [u8; 16], Vec<u8>);
-    const FIELDS: &str = "nonce server_nonce encrypted_data";
     #[inline]
     fn from_wire((nonce, server_nonce, encrypted_data): tlw::Value<Self>) -> Self {
         Self {

@@ -15,10 +15,12 @@ pub struct BadMsgNotification {
 }
 tlw::impl_std_traits!(BadMsgNotification);
 impl tlw::Fields for BadMsgNotification {
-    const ID: u32 = 0xa7eff811;
-    const TL_NAME: &str = "bad_msg_notification";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xa7eff811,
+        name: "bad_msg_notification",
+        fields: "bad_msg_id bad_msg_seqno error_code",
+    };
     type Wire = (i64, i32, i32);
-    const FIELDS: &str = "bad_msg_id bad_msg_seqno error_code";
     #[inline]
     fn from_wire((bad_msg_id, bad_msg_seqno, error_code): tlw::Value<Self>) -> Self {
         Self {
@@ -44,10 +46,12 @@ pub struct BadServerSalt {
 }
 tlw::impl_std_traits!(BadServerSalt);
 impl tlw::Fields for BadServerSalt {
-    const ID: u32 = 0xedab447b;
-    const TL_NAME: &str = "bad_server_salt";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xedab447b,
+        name: "bad_server_salt",
+        fields: "bad_msg_id bad_msg_seqno error_code new_server_salt",
+    };
     type Wire = (i64, i32, i32, i64);
-    const FIELDS: &str = "bad_msg_id bad_msg_seqno error_code new_server_salt";
     #[inline]
     fn from_wire(
         (bad_msg_id, bad_msg_seqno, error_code, new_server_salt): tlw::Value<Self>,
@@ -77,10 +81,12 @@ pub struct BindAuthKeyInner {
 }
 tlw::impl_std_traits!(BindAuthKeyInner);
 impl tlw::Fields for BindAuthKeyInner {
-    const ID: u32 = 0x75a3f765;
-    const TL_NAME: &str = "bind_auth_key_inner";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x75a3f765,
+        name: "bind_auth_key_inner",
+        fields: "nonce temp_auth_key_id perm_auth_key_id temp_session_id expires_at",
+    };
     type Wire = (i64, i64, i64, i64, i32);
-    const FIELDS: &str = "nonce temp_auth_key_id perm_auth_key_id temp_session_id expires_at";
     #[inline]
     fn from_wire(
         (
@@ -122,10 +128,12 @@ pub struct ClientDhInnerData {
 }
 tlw::impl_std_traits!(ClientDhInnerData);
 impl tlw::Fields for ClientDhInnerData {
-    const ID: u32 = 0x6643b654;
-    const TL_NAME: &str = "client_DH_inner_data";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x6643b654,
+        name: "client_DH_inner_data",
+        fields: "nonce server_nonce retry_id g_b",
+    };
     type Wire = ([u8; 16], [u8; 16], i64, Vec<u8>);
-    const FIELDS: &str = "nonce server_nonce retry_id g_b";
     #[inline]
     fn from_wire((nonce, server_nonce, retry_id, g_b): tlw::Value<Self>) -> Self {
         Self {
@@ -149,10 +157,12 @@ pub struct DestroySessionNone {
 }
 tlw::impl_std_traits!(DestroySessionNone);
 impl tlw::Fields for DestroySessionNone {
-    const ID: u32 = 0x62d350c9;
-    const TL_NAME: &str = "destroy_session_none";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x62d350c9,
+        name: "destroy_session_none",
+        fields: "session_id",
+    };
     type Wire = (i64,);
-    const FIELDS: &str = "session_id";
     #[inline]
     fn from_wire((session_id,): tlw::Value<Self>) -> Self {
         Self { session_id }
@@ -171,10 +181,12 @@ pub struct DestroySessionOk {
 }
 tlw::impl_std_traits!(DestroySessionOk);
 impl tlw::Fields for DestroySessionOk {
-    const ID: u32 = 0xe22045fc;
-    const TL_NAME: &str = "destroy_session_ok";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xe22045fc,
+        name: "destroy_session_ok",
+        fields: "session_id",
+    };
     type Wire = (i64,);
-    const FIELDS: &str = "session_id";
     #[inline]
     fn from_wire((session_id,): tlw::Value<Self>) -> Self {
         Self { session_id }
@@ -195,10 +207,12 @@ pub struct DhGenFail {
 }
 tlw::impl_std_traits!(DhGenFail);
 impl tlw::Fields for DhGenFail {
-    const ID: u32 = 0xa69dae02;
-    const TL_NAME: &str = "dh_gen_fail";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xa69dae02,
+        name: "dh_gen_fail",
+        fields: "nonce server_nonce new_nonce_hash3",
+    };
     type Wire = ([u8; 16], [u8; 16], [u8; 16]);
-    const FIELDS: &str = "nonce server_nonce new_nonce_hash3";
     #[inline]
     fn from_wire((nonce, server_nonce, new_nonce_hash3): tlw::Value<Self>) -> Self {
         Self {
@@ -223,10 +237,12 @@ pub struct DhGenOk {
 }
 tlw::impl_std_traits!(DhGenOk);
 impl tlw::Fields for DhGenOk {
-    const ID: u32 = 0x3bcbf734;
-    const TL_NAME: &str = "dh_gen_ok";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x3bcbf734,
+        name: "dh_gen_ok",
+        fields: "nonce server_nonce new_nonce_hash1",
+    };
     type Wire = ([u8; 16], [u8; 16], [u8; 16]);
-    const FIELDS: &str = "nonce server_nonce new_nonce_hash1";
     #[inline]
     fn from_wire((nonce, server_nonce, new_nonce_hash1): tlw::Value<Self>) -> Self {
         Self {
@@ -251,10 +267,12 @@ pub struct DhGenRetry {
 }
 tlw::impl_std_traits!(DhGenRetry);
 impl tlw::Fields for DhGenRetry {
-    const ID: u32 = 0x46dc1fb9;
-    const TL_NAME: &str = "dh_gen_retry";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x46dc1fb9,
+        name: "dh_gen_retry",
+        fields: "nonce server_nonce new_nonce_hash2",
+    };
     type Wire = ([u8; 16], [u8; 16], [u8; 16]);
-    const FIELDS: &str = "nonce server_nonce new_nonce_hash2";
     #[inline]
     fn from_wire((nonce, server_nonce, new_nonce_hash2): tlw::Value<Self>) -> Self {
         Self {
@@ -279,10 +297,12 @@ pub struct FutureSalt {
 }
 tlw::impl_std_traits!(FutureSalt);
 impl tlw::Fields for FutureSalt {
-    const ID: u32 = 0x0949d9dc;
-    const TL_NAME: &str = "future_salt";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x0949d9dc,
+        name: "future_salt",
+        fields: "valid_since valid_until salt",
+    };
     type Wire = (i32, i32, i64);
-    const FIELDS: &str = "valid_since valid_until salt";
     #[inline]
     fn from_wire((valid_since, valid_until, salt): tlw::Value<Self>) -> Self {
         Self {
@@ -307,10 +327,12 @@ pub struct FutureSalts {
 }
 tlw::impl_std_traits!(FutureSalts);
 impl tlw::Fields for FutureSalts {
-    const ID: u32 = 0xae500895;
-    const TL_NAME: &str = "future_salts";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xae500895,
+        name: "future_salts",
+        fields: "req_msg_id now salts",
+    };
     type Wire = (i64, i32, tlw::VecOf<false, tlw::BareOf<types::FutureSalt>>);
-    const FIELDS: &str = "req_msg_id now salts";
     #[inline]
     fn from_wire((req_msg_id, now, salts): tlw::Value<Self>) -> Self {
         Self { req_msg_id, now, salts }
@@ -329,10 +351,12 @@ pub struct GzipPacked {
 }
 tlw::impl_std_traits!(GzipPacked);
 impl tlw::Fields for GzipPacked {
-    const ID: u32 = 0x3072cfa1;
-    const TL_NAME: &str = "gzip_packed";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x3072cfa1,
+        name: "gzip_packed",
+        fields: "packed_data",
+    };
     type Wire = (Vec<u8>,);
-    const FIELDS: &str = "packed_data";
     #[inline]
     fn from_wire((packed_data,): tlw::Value<Self>) -> Self {
         Self { packed_data }
@@ -354,10 +378,12 @@ pub struct MsgDetailedInfo {
 }
 tlw::impl_std_traits!(MsgDetailedInfo);
 impl tlw::Fields for MsgDetailedInfo {
-    const ID: u32 = 0x276d3ec6;
-    const TL_NAME: &str = "msg_detailed_info";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x276d3ec6,
+        name: "msg_detailed_info",
+        fields: "msg_id answer_msg_id bytes status",
+    };
     type Wire = (i64, i64, i32, i32);
-    const FIELDS: &str = "msg_id answer_msg_id bytes status";
     #[inline]
     fn from_wire((msg_id, answer_msg_id, bytes, status): tlw::Value<Self>) -> Self {
         Self {
@@ -383,10 +409,12 @@ pub struct MsgNewDetailedInfo {
 }
 tlw::impl_std_traits!(MsgNewDetailedInfo);
 impl tlw::Fields for MsgNewDetailedInfo {
-    const ID: u32 = 0x809db6df;
-    const TL_NAME: &str = "msg_new_detailed_info";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x809db6df,
+        name: "msg_new_detailed_info",
+        fields: "answer_msg_id bytes status",
+    };
     type Wire = (i64, i32, i32);
-    const FIELDS: &str = "answer_msg_id bytes status";
     #[inline]
     fn from_wire((answer_msg_id, bytes, status): tlw::Value<Self>) -> Self {
         Self {
@@ -409,10 +437,12 @@ pub struct MsgResendReq {
 }
 tlw::impl_std_traits!(MsgResendReq);
 impl tlw::Fields for MsgResendReq {
-    const ID: u32 = 0x7d861a08;
-    const TL_NAME: &str = "msg_resend_req";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x7d861a08,
+        name: "msg_resend_req",
+        fields: "msg_ids",
+    };
     type Wire = (Vec<i64>,);
-    const FIELDS: &str = "msg_ids";
     #[inline]
     fn from_wire((msg_ids,): tlw::Value<Self>) -> Self {
         Self { msg_ids }
@@ -431,10 +461,12 @@ pub struct MsgsAck {
 }
 tlw::impl_std_traits!(MsgsAck);
 impl tlw::Fields for MsgsAck {
-    const ID: u32 = 0x62d6b459;
-    const TL_NAME: &str = "msgs_ack";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x62d6b459,
+        name: "msgs_ack",
+        fields: "msg_ids",
+    };
     type Wire = (Vec<i64>,);
-    const FIELDS: &str = "msg_ids";
     #[inline]
     fn from_wire((msg_ids,): tlw::Value<Self>) -> Self {
         Self { msg_ids }
@@ -454,10 +486,12 @@ pub struct MsgsAllInfo {
 }
 tlw::impl_std_traits!(MsgsAllInfo);
 impl tlw::Fields for MsgsAllInfo {
-    const ID: u32 = 0x8cc0d131;
-    const TL_NAME: &str = "msgs_all_info";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x8cc0d131,
+        name: "msgs_all_info",
+        fields: "msg_ids info",
+    };
     type Wire = (Vec<i64>, Vec<u8>);
-    const FIELDS: &str = "msg_ids info";
     #[inline]
     fn from_wire((msg_ids, info): tlw::Value<Self>) -> Self {
         Self { msg_ids, info }
@@ -477,10 +511,12 @@ pub struct MsgsStateInfo {
 }
 tlw::impl_std_traits!(MsgsStateInfo);
 impl tlw::Fields for MsgsStateInfo {
-    const ID: u32 = 0x04deb57d;
-    const TL_NAME: &str = "msgs_state_info";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x04deb57d,
+        name: "msgs_state_info",
+        fields: "req_msg_id info",
+    };
     type Wire = (i64, Vec<u8>);
-    const FIELDS: &str = "req_msg_id info";
     #[inline]
     fn from_wire((req_msg_id, info): tlw::Value<Self>) -> Self {
         Self { req_msg_id, info }
@@ -499,10 +535,12 @@ pub struct MsgsStateReq {
 }
 tlw::impl_std_traits!(MsgsStateReq);
 impl tlw::Fields for MsgsStateReq {
-    const ID: u32 = 0xda69fb52;
-    const TL_NAME: &str = "msgs_state_req";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xda69fb52,
+        name: "msgs_state_req",
+        fields: "msg_ids",
+    };
     type Wire = (Vec<i64>,);
-    const FIELDS: &str = "msg_ids";
     #[inline]
     fn from_wire((msg_ids,): tlw::Value<Self>) -> Self {
         Self { msg_ids }
@@ -523,10 +561,12 @@ pub struct NewSessionCreated {
 }
 tlw::impl_std_traits!(NewSessionCreated);
 impl tlw::Fields for NewSessionCreated {
-    const ID: u32 = 0x9ec20908;
-    const TL_NAME: &str = "new_session_created";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x9ec20908,
+        name: "new_session_created",
+        fields: "first_msg_id unique_id server_salt",
+    };
     type Wire = (i64, i64, i64);
-    const FIELDS: &str = "first_msg_id unique_id server_salt";
     #[inline]
     fn from_wire((first_msg_id, unique_id, server_salt): tlw::Value<Self>) -> Self {
         Self {
@@ -555,10 +595,12 @@ pub struct PQInnerDataDc {
 }
 tlw::impl_std_traits!(PQInnerDataDc);
 impl tlw::Fields for PQInnerDataDc {
-    const ID: u32 = 0xa9f55f95;
-    const TL_NAME: &str = "p_q_inner_data_dc";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xa9f55f95,
+        name: "p_q_inner_data_dc",
+        fields: "pq p q nonce server_nonce new_nonce dc",
+    };
     type Wire = (Vec<u8>, Vec<u8>, Vec<u8>, [u8; 16], [u8; 16], [u8; 32], i32);
-    const FIELDS: &str = "pq p q nonce server_nonce new_nonce dc";
     #[inline]
     fn from_wire(
         (pq, p, q, nonce, server_nonce, new_nonce, dc): tlw::Value<Self>,
@@ -602,10 +644,12 @@ pub struct PQInnerDataTempDc {
 }
 tlw::impl_std_traits!(PQInnerDataTempDc);
 impl tlw::Fields for PQInnerDataTempDc {
-    const ID: u32 = 0x56fddf88;
-    const TL_NAME: &str = "p_q_inner_data_temp_dc";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x56fddf88,
+        name: "p_q_inner_data_temp_dc",
+        fields: "pq p q nonce server_nonce new_nonce dc expires_in",
+    };
     type Wire = (Vec<u8>, Vec<u8>, Vec<u8>, [u8; 16], [u8; 16], [u8; 32], i32, i32);
-    const FIELDS: &str = "pq p q nonce server_nonce new_nonce dc expires_in";
     #[inline]
     fn from_wire(
         (pq, p, q, nonce, server_nonce, new_nonce, dc, expires_in): tlw::Value<Self>,
@@ -645,10 +689,12 @@ pub struct Pong {
 }
 tlw::impl_std_traits!(Pong);
 impl tlw::Fields for Pong {
-    const ID: u32 = 0x347773c5;
-    const TL_NAME: &str = "pong";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x347773c5,
+        name: "pong",
+        fields: "msg_id ping_id",
+    };
     type Wire = (i64, i64);
-    const FIELDS: &str = "msg_id ping_id";
     #[inline]
     fn from_wire((msg_id, ping_id): tlw::Value<Self>) -> Self {
         Self { msg_id, ping_id }
@@ -670,10 +716,12 @@ pub struct ResPq {
 }
 tlw::impl_std_traits!(ResPq);
 impl tlw::Fields for ResPq {
-    const ID: u32 = 0x05162463;
-    const TL_NAME: &str = "resPQ";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x05162463,
+        name: "resPQ",
+        fields: "nonce server_nonce pq server_public_key_fingerprints",
+    };
     type Wire = ([u8; 16], [u8; 16], Vec<u8>, Vec<i64>);
-    const FIELDS: &str = "nonce server_nonce pq server_public_key_fingerprints";
     #[inline]
     fn from_wire(
         (nonce, server_nonce, pq, server_public_key_fingerprints): tlw::Value<Self>,
@@ -701,10 +749,12 @@ pub struct RpcAnswerDropped {
 }
 tlw::impl_std_traits!(RpcAnswerDropped);
 impl tlw::Fields for RpcAnswerDropped {
-    const ID: u32 = 0xa43ad8b7;
-    const TL_NAME: &str = "rpc_answer_dropped";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xa43ad8b7,
+        name: "rpc_answer_dropped",
+        fields: "msg_id seq_no bytes",
+    };
     type Wire = (i64, i32, i32);
-    const FIELDS: &str = "msg_id seq_no bytes";
     #[inline]
     fn from_wire((msg_id, seq_no, bytes): tlw::Value<Self>) -> Self {
         Self { msg_id, seq_no, bytes }
@@ -721,10 +771,12 @@ impl tlw::Fields for RpcAnswerDropped {
 pub struct RpcAnswerDroppedRunning;
 tlw::impl_std_traits!(RpcAnswerDroppedRunning);
 impl tlw::Fields for RpcAnswerDroppedRunning {
-    const ID: u32 = 0xcd78e586;
-    const TL_NAME: &str = "rpc_answer_dropped_running";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xcd78e586,
+        name: "rpc_answer_dropped_running",
+        fields: "",
+    };
     type Wire = ();
-    const FIELDS: &str = "";
     #[inline]
     fn from_wire((): tlw::Value<Self>) -> Self {
         Self
@@ -741,10 +793,12 @@ impl tlw::Fields for RpcAnswerDroppedRunning {
 pub struct RpcAnswerUnknown;
 tlw::impl_std_traits!(RpcAnswerUnknown);
 impl tlw::Fields for RpcAnswerUnknown {
-    const ID: u32 = 0x5e2ad36e;
-    const TL_NAME: &str = "rpc_answer_unknown";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x5e2ad36e,
+        name: "rpc_answer_unknown",
+        fields: "",
+    };
     type Wire = ();
-    const FIELDS: &str = "";
     #[inline]
     fn from_wire((): tlw::Value<Self>) -> Self {
         Self
@@ -764,10 +818,12 @@ pub struct RpcError {
 }
 tlw::impl_std_traits!(RpcError);
 impl tlw::Fields for RpcError {
-    const ID: u32 = 0x2144ca19;
-    const TL_NAME: &str = "rpc_error";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x2144ca19,
+        name: "rpc_error",
+        fields: "error_code error_message",
+    };
     type Wire = (i32, String);
-    const FIELDS: &str = "error_code error_message";
     #[inline]
     fn from_wire((error_code, error_message): tlw::Value<Self>) -> Self {
         Self { error_code, error_message }
@@ -787,10 +843,12 @@ pub struct RpcResult {
 }
 tlw::impl_std_traits!(RpcResult);
 impl tlw::Fields for RpcResult {
-    const ID: u32 = 0xf35c6d01;
-    const TL_NAME: &str = "rpc_result";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xf35c6d01,
+        name: "rpc_result",
+        fields: "req_msg_id result",
+    };
     type Wire = (i64, ::tlgen_runtime::Object);
-    const FIELDS: &str = "req_msg_id result";
     #[inline]
     fn from_wire((req_msg_id, result): tlw::Value<Self>) -> Self {
         Self { req_msg_id, result }
@@ -814,10 +872,12 @@ pub struct ServerDhInnerData {
 }
 tlw::impl_std_traits!(ServerDhInnerData);
 impl tlw::Fields for ServerDhInnerData {
-    const ID: u32 = 0xb5890dba;
-    const TL_NAME: &str = "server_DH_inner_data";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xb5890dba,
+        name: "server_DH_inner_data",
+        fields: "nonce server_nonce g dh_prime g_a server_time",
+    };
     type Wire = ([u8; 16], [u8; 16], i32, Vec<u8>, Vec<u8>, i32);
-    const FIELDS: &str = "nonce server_nonce g dh_prime g_a server_time";
     #[inline]
     fn from_wire(
         (nonce, server_nonce, g, dh_prime, g_a, server_time): tlw::Value<Self>,
@@ -854,10 +914,12 @@ pub struct ServerDhParamsFail {
 }
 tlw::impl_std_traits!(ServerDhParamsFail);
 impl tlw::Fields for ServerDhParamsFail {
-    const ID: u32 = 0x79cb045d;
-    const TL_NAME: &str = "server_DH_params_fail";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x79cb045d,
+        name: "server_DH_params_fail",
+        fields: "nonce server_nonce new_nonce_hash",
+    };
     type Wire = ([u8; 16], [u8; 16], [u8; 16]);
-    const FIELDS: &str = "nonce server_nonce new_nonce_hash";
     #[inline]
     fn from_wire((nonce, server_nonce, new_nonce_hash): tlw::Value<Self>) -> Self {
         Self {
@@ -882,10 +944,12 @@ pub struct ServerDhParamsOk {
 }
 tlw::impl_std_traits!(ServerDhParamsOk);
 impl tlw::Fields for ServerDhParamsOk {
-    const ID: u32 = 0xd0e8075c;
-    const TL_NAME: &str = "server_DH_params_ok";
+    const INFO: tlw::Info = tlw::Info {
+        id: 0xd0e8075c,
+        name: "server_DH_params_ok",
+        fields: "nonce server_nonce encrypted_answer",
+    };
     type Wire = ([u8; 16], [u8; 16], Vec<u8>);
-    const FIELDS: &str = "nonce server_nonce encrypted_answer";
     #[inline]
     fn from_wire((nonce, server_nonce, encrypted_answer): tlw::Value<Self>) -> Self {
         Self {
