@@ -70,6 +70,10 @@ struct Details {
     offset: usize,
     /// Innermost first, as the error unwinds: (type, field); field is empty when not known.
     path: Vec<(&'static str, &'static str)>,
+    /// The place, among its constructor's fields, of the field the error is leaving, until
+    /// the constructor names it: the field codecs know their place, the constructor the names
+    /// (so reading a field carries no names, only a constant).
+    field: Option<usize>,
 }
 
 impl DecodeError {
@@ -80,6 +84,7 @@ impl DecodeError {
             kind,
             offset,
             path: Vec::new(),
+            field: None,
         }))
     }
 
@@ -94,6 +99,26 @@ impl DecodeError {
     #[cold]
     pub fn within_field(mut self, ctor: &'static str, field: &'static str) -> Self {
         self.0.path.push((ctor, field));
+        self
+    }
+
+    /// Notes that the error leaves field number `at` of the constructor being read; the
+    /// constructor names it with [`DecodeError::name_field`].
+    #[cold]
+    pub(crate) fn in_field(mut self, at: usize) -> Self {
+        self.0.field = Some(at);
+        self
+    }
+
+    /// Adds constructor `ctor` and the name of the field noted by [`DecodeError::in_field`], as
+    /// `names` lists them ([`Info::fields`](super::wire::Info::fields)), as the error leaves
+    /// the constructor.
+    #[cold]
+    pub(crate) fn name_field(mut self, ctor: &'static str, names: &'static str) -> Self {
+        if let Some(at) = self.0.field.take() {
+            let entry = names.split(' ').nth(at).unwrap_or("?");
+            self.0.path.push((ctor, super::wire::tl_name(entry)));
+        }
         self
     }
 

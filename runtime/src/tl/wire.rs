@@ -23,40 +23,18 @@ pub use super::{
 /// How many `#` flags words one constructor may have (`flags`, `flags2`, ...).
 pub const MAX_FLAG_WORDS: usize = 4;
 
-/// State while reading or writing one constructor: its flags words and which field is next.
-#[derive(Debug)]
+/// State while reading one constructor: its flags words, as they are read.
+///
+/// Field codecs learn their place among the constructor's fields as an argument (a constant
+/// once inlined) and note it in an error leaving them; the constructor adds its name and the
+/// field's ([`Bare::deserialize_bare`]). A counter of the next field, kept here, cost a store
+/// per field read.
+#[derive(Debug, Default)]
 pub struct Cursor {
     words: [u32; MAX_FLAG_WORDS],
-    ctor: &'static str,
-    names: &'static str,
-    next: usize,
 }
 
 impl Cursor {
-    fn new(ctor: &'static str, names: &'static str) -> Self {
-        Self {
-            words: [0; MAX_FLAG_WORDS],
-            ctor,
-            names,
-            next: 0,
-        }
-    }
-
-    /// Moves to the next field, returning its position for error messages.
-    #[inline]
-    fn field(&mut self) -> usize {
-        let at = self.next;
-        self.next += 1;
-        at
-    }
-
-    /// Adds the constructor and the name of field number `at` to an error leaving that field.
-    #[cold]
-    fn within(&self, e: DecodeError, at: usize) -> DecodeError {
-        let entry = self.names.split(' ').nth(at).unwrap_or("?");
-        e.within_field(self.ctor, tl_name(entry))
-    }
-
     #[inline]
     fn is_set(&self, word: usize, bit: u32) -> bool {
         self.words.get(word).is_some_and(|w| w & (1 << bit) != 0)
@@ -106,8 +84,11 @@ pub trait Field {
     type Ref<'a>: Copy
     where
         Self: 'a;
-    /// Reads the field.
-    fn read(r: &mut Reader<'_>, cx: &mut Cursor) -> Result<Self::Value, DecodeError>;
+    /// How many of the constructor's fields the codec spans (a tuple: all of its members').
+    const WIDTH: usize = 1;
+    /// Reads the field, number `at` among its constructor's fields (a tuple: its first
+    /// member's number); an error leaving it notes `at`.
+    fn read(r: &mut Reader<'_>, cx: &mut Cursor, at: usize) -> Result<Self::Value, DecodeError>;
     /// Writes the field, setting the flags bits its value stands for.
     fn write(v: Self::Ref<'_>, flags: &mut Flagged, out: &mut Vec<u8>);
 }
@@ -147,7 +128,7 @@ impl DebugFields<'_, '_> {
 }
 
 /// The TL name of a [`Info::fields`] entry (`name`, or `name=rust_name`).
-fn tl_name(entry: &str) -> &str {
+pub(crate) fn tl_name(entry: &str) -> &str {
     entry.split_once('=').map_or(entry, |(tl, _)| tl)
 }
 
@@ -229,9 +210,8 @@ impl<I: Item> Field for I {
     where
         Self: 'a;
     #[inline]
-    fn read(r: &mut Reader<'_>, cx: &mut Cursor) -> Result<I::Value, DecodeError> {
-        let at = cx.field();
-        I::read_item(r).map_err(|e| cx.within(e, at))
+    fn read(r: &mut Reader<'_>, _: &mut Cursor, at: usize) -> Result<I::Value, DecodeError> {
+        I::read_item(r).map_err(|e| e.in_field(at))
     }
     #[inline]
     fn write(v: &I::Value, _: &mut Flagged, out: &mut Vec<u8>) {
@@ -292,11 +272,12 @@ impl<I: Item, const B: u32, const W: usize> Field for Opt<I, B, W> {
         = &'a Option<I::Value>
     where
         Self: 'a;
-    #[inline]
-    fn read(r: &mut Reader<'_>, cx: &mut Cursor) -> Result<Self::Value, DecodeError> {
-        let at = cx.field();
+    /// Always inlined: an absent field (most of them, in most values) costs a bit test and no
+    /// call; a present one is read by `read_present`.
+    #[inline(always)]
+    fn read(r: &mut Reader<'_>, cx: &mut Cursor, at: usize) -> Result<Self::Value, DecodeError> {
         if cx.is_set(W, B) {
-            I::read_item(r).map(Some).map_err(|e| cx.within(e, at))
+            read_present::<I>(r, at)
         } else {
             Ok(None)
         }
@@ -307,6 +288,15 @@ impl<I: Item, const B: u32, const W: usize> Field for Opt<I, B, W> {
             flags.set(W, B);
             I::write_item(value, out);
         }
+    }
+}
+
+/// Reads an optional field that is present.
+#[inline]
+fn read_present<I: Item>(r: &mut Reader<'_>, at: usize) -> Result<Option<I::Value>, DecodeError> {
+    match I::read_item(r) {
+        Ok(value) => Ok(Some(value)),
+        Err(e) => Err(e.in_field(at)),
     }
 }
 
@@ -325,8 +315,7 @@ impl Field for Implied {
     type Value = ();
     type Ref<'a> = &'a ();
     #[inline]
-    fn read(_: &mut Reader<'_>, cx: &mut Cursor) -> Result<(), DecodeError> {
-        cx.field();
+    fn read(_: &mut Reader<'_>, _: &mut Cursor, _: usize) -> Result<(), DecodeError> {
         Ok(())
     }
     #[inline]
@@ -344,8 +333,7 @@ impl<const B: u32, const W: usize> Field for Bit<B, W> {
     type Value = bool;
     type Ref<'a> = &'a bool;
     #[inline]
-    fn read(_: &mut Reader<'_>, cx: &mut Cursor) -> Result<bool, DecodeError> {
-        cx.field();
+    fn read(_: &mut Reader<'_>, cx: &mut Cursor, _: usize) -> Result<bool, DecodeError> {
         Ok(cx.is_set(W, B))
     }
     #[inline]
@@ -368,9 +356,8 @@ impl<const W: usize> Field for Flags<W> {
     type Value = ();
     type Ref<'a> = &'a ();
     #[inline]
-    fn read(r: &mut Reader<'_>, cx: &mut Cursor) -> Result<(), DecodeError> {
-        let at = cx.field();
-        let word = u32::deserialize(r).map_err(|e| cx.within(e, at))?;
+    fn read(r: &mut Reader<'_>, cx: &mut Cursor, at: usize) -> Result<(), DecodeError> {
+        let word = u32::deserialize(r).map_err(|e| e.in_field(at))?;
         if let Some(w) = cx.words.get_mut(W) {
             *w = word;
         }
@@ -395,10 +382,16 @@ macro_rules! tuple_field {
         impl<$($t: Field),*> Field for ($($t,)*) {
             type Value = ($($t::Value,)*);
             type Ref<'a> = ($($t::Ref<'a>,)*) where Self: 'a;
+            const WIDTH: usize = 0 $(+ $t::WIDTH)*;
             #[inline]
-            #[allow(unused_variables, clippy::unused_unit)]
-            fn read(r: &mut Reader<'_>, cx: &mut Cursor) -> Result<Self::Value, DecodeError> {
-                Ok(($($t::read(r, cx)?,)*))
+            #[allow(unused_variables, unused_mut, unused_assignments, clippy::unused_unit)]
+            fn read(r: &mut Reader<'_>, cx: &mut Cursor, at: usize) -> Result<Self::Value, DecodeError> {
+                let mut at = at;
+                Ok(($({
+                    let value = $t::read(r, cx, at)?;
+                    at += $t::WIDTH;
+                    value
+                },)*))
             }
             #[inline]
             #[allow(unused_variables)]
@@ -566,8 +559,10 @@ impl<T: Fields> Bare for T {
 
     #[inline]
     fn deserialize_bare(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let mut cx = Cursor::new(T::INFO.name, T::INFO.fields);
-        T::Wire::read(r, &mut cx).map(T::from_wire)
+        match T::Wire::read(r, &mut Cursor::default(), 0) {
+            Ok(values) => Ok(T::from_wire(values)),
+            Err(e) => Err(e.name_field(T::INFO.name, T::INFO.fields)),
+        }
     }
 }
 
