@@ -111,15 +111,31 @@ pub fn item_codec(t: &Ty, spell: &dyn Fn(&Ty) -> String) -> String {
     }
 }
 
-/// A tuple of `items`, nested in chunks of `tl::wire::TUPLE_WIDTH` (16).
+/// The tuple arities above 16 for which the runtime implements `Field` (`tl::wire`); every
+/// arity up to 16 is implemented.
+const WIDE_ARITIES: [usize; 4] = [24, 32, 48, 64];
+
+/// A tuple of `items` as the runtime implements `Field` for it: up to 16 items as they are; up
+/// to 64 filled with `()` (a codec of no field) to the next arity of [`WIDE_ARITIES`]; wider
+/// ones nested in chunks of 64. A flat tuple is read straight into its struct, where nested
+/// groups were moved into it one by one through the stack.
 pub fn tuple(items: &[String]) -> String {
-    const WIDTH: usize = 16;
-    if items.len() > WIDTH {
-        let groups: Vec<String> = items.chunks(WIDTH).map(tuple).collect();
+    const WIDEST: usize = WIDE_ARITIES[WIDE_ARITIES.len() - 1];
+    if items.len() > WIDEST {
+        let groups: Vec<String> = items.chunks(WIDEST).map(tuple).collect();
         return tuple(&groups);
     }
     match items {
         [one] => format!("({one},)"),
+        _ if items.len() > 16 => {
+            let arity = WIDE_ARITIES
+                .into_iter()
+                .find(|&a| a >= items.len())
+                .unwrap_or(WIDEST);
+            let fill = std::iter::repeat_n("()", arity - items.len());
+            let all: Vec<&str> = items.iter().map(String::as_str).chain(fill).collect();
+            format!("({})", all.join(", "))
+        }
         _ => format!("({})", items.join(", ")),
     }
 }
@@ -146,5 +162,26 @@ mod tests {
         assert_eq!(camel("P_Q_inner_data"), "PQInnerData");
         assert_eq!(camel("server_DH_params_ok"), "ServerDhParamsOk");
         assert_eq!(module_path(&Some("e2e.chain".into())), vec!["e2e", "chain"]);
+    }
+
+    #[test]
+    fn wide_layouts_are_filled_to_an_implemented_arity_and_nested_above_64() {
+        let items = |n: usize| (0..n).map(|i| format!("f{i}")).collect::<Vec<_>>();
+        let arity = |t: &str| t.matches(", ").count() + 1;
+        assert_eq!(tuple(&items(1)), "(f0,)");
+        assert_eq!(tuple(&items(3)), "(f0, f1, f2)");
+        assert_eq!(tuple(&items(16)).matches("()").count(), 0);
+        for (n, filled) in [(17, 24), (24, 24), (25, 32), (33, 48), (49, 64), (64, 64)] {
+            let t = tuple(&items(n));
+            assert_eq!(arity(&t), filled, "{n} items");
+            assert_eq!(t.matches("()").count(), filled - n, "{n} items");
+            assert!(!t[1..].replace("()", "").contains('('), "not flat: {t}");
+        }
+        let nested = tuple(&items(69));
+        assert!(nested.starts_with("((f0, f1,"), "{nested}");
+        assert!(
+            nested.ends_with(", f63), (f64, f65, f66, f67, f68))"),
+            "{nested}"
+        );
     }
 }

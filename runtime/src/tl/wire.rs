@@ -421,25 +421,58 @@ macro_rules! tuple_field {
 }
 
 tuple_field!();
-tuple_field!(A 0);
-tuple_field!(A 0, B 1);
-tuple_field!(A 0, B 1, C 2);
-tuple_field!(A 0, B 1, C 2, D 3);
-tuple_field!(A 0, B 1, C 2, D 3, E 4);
-tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5);
-tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
-tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
-tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
-tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
-tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
-tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
-tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
-tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
-tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
-tuple_field!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15);
+tuple_field!(T0 0);
+tuple_field!(T0 0, T1 1);
+tuple_field!(T0 0, T1 1, T2 2);
+tuple_field!(T0 0, T1 1, T2 2, T3 3);
+tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4);
+tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5);
+tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6);
+tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7);
+tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8);
+tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9);
+tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10);
+tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11);
+tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11, T12 12);
+tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11, T12 12, T13 13);
+tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11, T12 12, T13 13, T14 14);
+tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11, T12 12, T13 13, T14 14, T15 15);
+// Wider tuples at a few arities only: each costs the runtime's build time in proportion to
+// its width, and the generator fills a layout up to the next arity with `()`, a codec of no
+// field (`src/render/rust.rs`, `WIDE_ARITIES`).
+tuple_field!(
+    T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11,
+    T12 12, T13 13, T14 14, T15 15, T16 16, T17 17, T18 18, T19 19, T20 20, T21 21, T22 22, T23 23
+);
+tuple_field!(
+    T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11,
+    T12 12, T13 13, T14 14, T15 15, T16 16, T17 17, T18 18, T19 19, T20 20, T21 21, T22 22, T23 23,
+    T24 24, T25 25, T26 26, T27 27, T28 28, T29 29, T30 30, T31 31
+);
+tuple_field!(
+    T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11,
+    T12 12, T13 13, T14 14, T15 15, T16 16, T17 17, T18 18, T19 19, T20 20, T21 21, T22 22, T23 23,
+    T24 24, T25 25, T26 26, T27 27, T28 28, T29 29, T30 30, T31 31, T32 32, T33 33, T34 34, T35 35,
+    T36 36, T37 37, T38 38, T39 39, T40 40, T41 41, T42 42, T43 43, T44 44, T45 45, T46 46, T47 47
+);
+tuple_field!(
+    T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11,
+    T12 12, T13 13, T14 14, T15 15, T16 16, T17 17, T18 18, T19 19, T20 20, T21 21, T22 22, T23 23,
+    T24 24, T25 25, T26 26, T27 27, T28 28, T29 29, T30 30, T31 31, T32 32, T33 33, T34 34, T35 35,
+    T36 36, T37 37, T38 38, T39 39, T40 40, T41 41, T42 42, T43 43, T44 44, T45 45, T46 46, T47 47,
+    T48 48, T49 49, T50 50, T51 51, T52 52, T53 53, T54 54, T55 55, T56 56, T57 57, T58 58, T59 59,
+    T60 60, T61 61, T62 62, T63 63
+);
 
-/// The most fields one tuple level holds; the generator nests tuples for wider constructors.
-pub const TUPLE_WIDTH: usize = 16;
+/// The widest tuple level: every arity up to 16 and 24, 32, 48 and 64 are implemented; the
+/// generator fills a layout wider than 16 up to the next one with `()` and nests tuples only
+/// for constructors wider than 64 (`channelFull` has 69 fields).
+///
+/// A constructor's values are then one flat tuple, which the optimizer turns into the struct
+/// field by field. Nested tuples of 16 were moved group by group into the struct, through the
+/// stack: reading `message` (51 fields, 4 groups) spent more time in those copies than in
+/// reading its fields.
+pub const TUPLE_WIDTH: usize = 64;
 
 /// What a constructor's [`Fields`] impl says of it besides its codecs: one constant per
 /// generated struct rather than three (each associated item costs the compiler memory, and the
