@@ -414,6 +414,18 @@ fn golden() {
         rules: vec![enums::InputPrivacyRule::InputPrivacyValueAllowContacts],
     };
     assert_eq!(hex(&privacy.to_bytes()), "e81cf8c9 18cb964f 15c4b51c 01000000 7be0090d");
+    // An error names its field also late in a wide (flat, `()`-filled) layout: `user` has 53
+    // fields; cut inside `lang_code`, field 43.
+    let user = gen_api::types::User {
+        id: 7,
+        first_name: Some("Dan".into()),
+        lang_code: Some("en".into()),
+        ..Default::default()
+    };
+    let bytes = enums::User::from(user.clone()).to_bytes();
+    assert_eq!(enums::User::from_bytes(&bytes).unwrap(), enums::User::from(user));
+    let err = enums::User::from_bytes(&bytes[..bytes.len() - 2]).unwrap_err();
+    assert!(err.to_string().ends_with(" in user.lang_code"), "{err}");
     assert_eq!(gen_api::LAYER, 228);
     assert_eq!(gen_api::name_of(0x7d8375da), Some("inputMediaUploadedPhoto"));
 }
