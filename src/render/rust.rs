@@ -116,7 +116,7 @@ pub fn item_codec(t: &Ty, spell: &dyn Fn(&Ty) -> String) -> String {
 const WIDE_ARITIES: [usize; 4] = [24, 32, 48, 64];
 
 /// A tuple of `items` as the runtime implements `Field` for it: up to 16 items as they are; up
-/// to 64 filled with `()` (a codec of no field) to the next arity of [`WIDE_ARITIES`]; wider
+/// to 64 filled with `()` (a codec of no field) to the next arity of `WIDE_ARITIES`; wider
 /// ones nested in chunks of 64. A flat tuple is read straight into its struct, where nested
 /// groups were moved into it one by one through the stack.
 pub fn tuple(items: &[String]) -> String {
