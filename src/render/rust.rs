@@ -111,8 +111,9 @@ pub fn item_codec(t: &Ty, spell: &dyn Fn(&Ty) -> String) -> String {
     }
 }
 
-/// The tuple arities above 16 for which the runtime implements `Field` (`tl::wire`); every
-/// arity up to 16 is implemented.
+/// The tuple arities above 16 for which the runtime implements `Field`
+/// (`tl::wire::WIDE_ARITIES`, which a test compares with this list); every arity up to 16 is
+/// implemented.
 const WIDE_ARITIES: [usize; 4] = [24, 32, 48, 64];
 
 /// A tuple of `items` as the runtime implements `Field` for it: up to 16 items as they are; up
@@ -177,6 +178,8 @@ mod tests {
             assert_eq!(t.matches("()").count(), filled - n, "{n} items");
             assert!(!t[1..].replace("()", "").contains('('), "not flat: {t}");
         }
+        // The arities filled to are the ones the runtime implements.
+        assert_eq!(WIDE_ARITIES, tlgen_runtime::tl::wire::WIDE_ARITIES);
         let nested = tuple(&items(69));
         assert!(nested.starts_with("((f0, f1,"), "{nested}");
         assert!(

@@ -115,11 +115,13 @@ impl DecodeError {
     /// the constructor.
     #[cold]
     pub(crate) fn name_field(mut self, ctor: &'static str, names: &'static str) -> Self {
-        if let Some(at) = self.0.field.take() {
-            let entry = names.split(' ').nth(at).unwrap_or("?");
-            self.0.path.push((ctor, super::wire::tl_name(entry)));
+        match self.0.field.take() {
+            Some(at) => {
+                let entry = names.split(' ').nth(at).unwrap_or("?");
+                self.within_field(ctor, super::wire::tl_name(entry))
+            }
+            None => self,
         }
-        self
     }
 
     /// What went wrong.

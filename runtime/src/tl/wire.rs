@@ -464,15 +464,19 @@ tuple_field!(
     T60 60, T61 61, T62 62, T63 63
 );
 
-/// The widest tuple level: every arity up to 16 and 24, 32, 48 and 64 are implemented; the
+/// The tuple arities above 16 that implement [`Field`] (every arity up to 16 does); the
 /// generator fills a layout wider than 16 up to the next one with `()` and nests tuples only
-/// for constructors wider than 64 (`channelFull` has 69 fields).
+/// for constructors wider than the last (`channelFull` has 69 fields). The generator keeps the
+/// same list (`src/render/rust.rs`, checked against this one by its tests).
+pub const WIDE_ARITIES: [usize; 4] = [24, 32, 48, 64];
+
+/// The widest tuple level (the last of [`WIDE_ARITIES`]).
 ///
 /// A constructor's values are then one flat tuple, which the optimizer turns into the struct
 /// field by field. Nested tuples of 16 were moved group by group into the struct, through the
 /// stack: reading `message` (51 fields, 4 groups) spent more time in those copies than in
 /// reading its fields.
-pub const TUPLE_WIDTH: usize = 64;
+pub const TUPLE_WIDTH: usize = WIDE_ARITIES[WIDE_ARITIES.len() - 1];
 
 /// What a constructor's [`Fields`] impl says of it besides its codecs: one constant per
 /// generated struct rather than three (each associated item costs the compiler memory, and the
