@@ -10,7 +10,9 @@ mod reader;
 pub mod wire;
 
 pub use error::{DecodeError, DecodeErrorKind};
-pub use primitives::{write_bytes, write_count, write_vec_with, Object, VECTOR_ID};
+pub use primitives::{
+    write_bytes, write_count, write_vec_with, write_vector_header, Object, VECTOR_ID,
+};
 pub use reader::{Reader, DEFAULT_MAX_DEPTH};
 pub use wire::Fields;
 

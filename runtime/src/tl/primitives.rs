@@ -64,6 +64,7 @@ impl Deserializable for bool {
 /// # Panics
 ///
 /// When `data` is 16 MiB or longer, which TL cannot express (the server takes far less).
+#[inline]
 pub fn write_bytes(out: &mut Vec<u8>, data: &[u8]) {
     let len = data.len();
     // One reservation for the header, the data and the widest padding, so the writes below
@@ -145,8 +146,7 @@ impl Deserializable for Vec<u8> {
 /// `Vector t`: the `vector` id, a count, and the items (boxed or bare as `t` is).
 impl<T: Serializable> Serializable for Vec<T> {
     fn serialize(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&VECTOR_ID.to_le_bytes());
-        write_count(out, self.len());
+        write_vector_header(out, self.len());
         for item in self {
             item.serialize(out);
         }
@@ -175,6 +175,20 @@ pub fn write_count(out: &mut Vec<u8>, len: usize) {
     out.extend_from_slice(&count.to_le_bytes());
 }
 
+/// Appends the `vector` id and an item count, as one 8-byte write.
+///
+/// # Panics
+///
+/// When there are more than `i32::MAX` items, which TL cannot express.
+#[inline]
+pub fn write_vector_header(out: &mut Vec<u8>, len: usize) {
+    let count = i32::try_from(len).expect("a tl vector holds at most i32::MAX items");
+    let mut head = [0; 8];
+    head[..4].copy_from_slice(&VECTOR_ID.to_le_bytes());
+    head[4..].copy_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&head);
+}
+
 /// Appends a vector whose items are written by `item`: with the `vector` id when `boxed`
 /// (`Vector<T>`), or only the count and items (bare `vector<T>`). Used for bare items (`%T`).
 pub fn write_vec_with<T>(
@@ -184,9 +198,10 @@ pub fn write_vec_with<T>(
     item: impl Fn(&T, &mut Vec<u8>),
 ) {
     if boxed {
-        out.extend_from_slice(&VECTOR_ID.to_le_bytes());
+        write_vector_header(out, items.len());
+    } else {
+        write_count(out, items.len());
     }
-    write_count(out, items.len());
     for value in items {
         item(value, out);
     }
@@ -249,6 +264,9 @@ mod tests {
             "15C4B51C0200000001000000000000000200000000000000"
         );
         assert_eq!(hex(&Vec::<i32>::new().to_bytes()), "15C4B51C00000000");
+        let mut head = vec![];
+        write_vector_header(&mut head, 3);
+        assert_eq!(hex(&head), "15C4B51C03000000");
     }
 
     #[test]

@@ -193,9 +193,10 @@ impl<const BOXED: bool, I: Item> Item for VecOf<BOXED, I> {
     }
     fn write_item(v: &Self::Value, out: &mut Vec<u8>) {
         if BOXED {
-            out.extend_from_slice(&super::VECTOR_ID.to_le_bytes());
+            super::write_vector_header(out, v.len());
+        } else {
+            super::write_count(out, v.len());
         }
-        super::write_count(out, v.len());
         for item in v {
             I::write_item(item, out);
         }
