@@ -471,7 +471,7 @@ fn sealed(inner: &types::ServerDhInnerData, hash: Option<[u8; 20]>) -> Vec<u8> {
 
 fn res_pq() -> types::ResPq {
     let enums::ResPq::ResPq(res) = enums::ResPq::from_bytes(&transcript().res_pq).unwrap();
-    res
+    *res
 }
 
 fn res_pq_error(res: types::ResPq) -> HandshakeError {

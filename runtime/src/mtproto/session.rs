@@ -864,7 +864,7 @@ impl Session {
                 let result = if constructor(&result) == Some(types::RpcError::CONSTRUCTOR_ID) {
                     let enums::RpcError::RpcError(e) =
                         parse::<enums::RpcError>("rpc_error", &result)?;
-                    Err(e)
+                    Err(*e)
                 } else {
                     Ok(result)
                 };
@@ -888,7 +888,7 @@ impl Session {
             Some(types::FutureSalts::CONSTRUCTOR_ID) => {
                 let enums::FutureSalts::FutureSalts(s) =
                     parse::<enums::FutureSalts>("future_salts", &body)?;
-                Kind::FutureSalts(s)
+                Kind::FutureSalts(*s)
             }
             _ => Kind::Other(body),
         };

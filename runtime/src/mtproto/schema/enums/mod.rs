@@ -76,7 +76,7 @@ impl From<types::BindAuthKeyInner> for BindAuthKeyInner {
 /// The boxed type `Client_DH_Inner_Data`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientDhInnerData {
-    ClientDhInnerData(types::ClientDhInnerData),
+    ClientDhInnerData(Box<types::ClientDhInnerData>),
 }
 impl tlw::Serializable for ClientDhInnerData {
     #[inline]
@@ -90,7 +90,7 @@ impl tlw::Deserializable for ClientDhInnerData {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0x6643b654 => Self::ClientDhInnerData(r.bare()?),
+            0x6643b654 => Self::ClientDhInnerData(r.read_boxed()?),
             id => return Err(r.unknown("Client_DH_Inner_Data", id)),
         };
         r.leave();
@@ -100,7 +100,7 @@ impl tlw::Deserializable for ClientDhInnerData {
 impl From<types::ClientDhInnerData> for ClientDhInnerData {
     #[inline]
     fn from(x: types::ClientDhInnerData) -> Self {
-        Self::ClientDhInnerData(x)
+        Self::ClientDhInnerData(Box::new(x))
     }
 }
 /// The boxed type `DestroySessionRes`: one variant per constructor.
@@ -175,7 +175,7 @@ impl From<types::FutureSalt> for FutureSalt {
 /// The boxed type `FutureSalts`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FutureSalts {
-    FutureSalts(types::FutureSalts),
+    FutureSalts(Box<types::FutureSalts>),
 }
 impl tlw::Serializable for FutureSalts {
     #[inline]
@@ -189,7 +189,7 @@ impl tlw::Deserializable for FutureSalts {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0xae500895 => Self::FutureSalts(r.bare()?),
+            0xae500895 => Self::FutureSalts(r.read_boxed()?),
             id => return Err(r.unknown("FutureSalts", id)),
         };
         r.leave();
@@ -199,7 +199,7 @@ impl tlw::Deserializable for FutureSalts {
 impl From<types::FutureSalts> for FutureSalts {
     #[inline]
     fn from(x: types::FutureSalts) -> Self {
-        Self::FutureSalts(x)
+        Self::FutureSalts(Box::new(x))
     }
 }
 /// The boxed type `MsgDetailedInfo`: one variant per constructor.
@@ -304,7 +304,7 @@ impl From<types::MsgsAck> for MsgsAck {
 /// The boxed type `MsgsAllInfo`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MsgsAllInfo {
-    MsgsAllInfo(types::MsgsAllInfo),
+    MsgsAllInfo(Box<types::MsgsAllInfo>),
 }
 impl tlw::Serializable for MsgsAllInfo {
     #[inline]
@@ -318,7 +318,7 @@ impl tlw::Deserializable for MsgsAllInfo {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0x8cc0d131 => Self::MsgsAllInfo(r.bare()?),
+            0x8cc0d131 => Self::MsgsAllInfo(r.read_boxed()?),
             id => return Err(r.unknown("MsgsAllInfo", id)),
         };
         r.leave();
@@ -328,13 +328,13 @@ impl tlw::Deserializable for MsgsAllInfo {
 impl From<types::MsgsAllInfo> for MsgsAllInfo {
     #[inline]
     fn from(x: types::MsgsAllInfo) -> Self {
-        Self::MsgsAllInfo(x)
+        Self::MsgsAllInfo(Box::new(x))
     }
 }
 /// The boxed type `MsgsStateInfo`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MsgsStateInfo {
-    MsgsStateInfo(types::MsgsStateInfo),
+    MsgsStateInfo(Box<types::MsgsStateInfo>),
 }
 impl tlw::Serializable for MsgsStateInfo {
     #[inline]
@@ -348,7 +348,7 @@ impl tlw::Deserializable for MsgsStateInfo {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0x04deb57d => Self::MsgsStateInfo(r.bare()?),
+            0x04deb57d => Self::MsgsStateInfo(r.read_boxed()?),
             id => return Err(r.unknown("MsgsStateInfo", id)),
         };
         r.leave();
@@ -358,7 +358,7 @@ impl tlw::Deserializable for MsgsStateInfo {
 impl From<types::MsgsStateInfo> for MsgsStateInfo {
     #[inline]
     fn from(x: types::MsgsStateInfo) -> Self {
-        Self::MsgsStateInfo(x)
+        Self::MsgsStateInfo(Box::new(x))
     }
 }
 /// The boxed type `MsgsStateReq`: one variant per constructor.
@@ -523,7 +523,7 @@ impl From<types::Pong> for Pong {
 /// The boxed type `ResPQ`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ResPq {
-    ResPq(types::ResPq),
+    ResPq(Box<types::ResPq>),
 }
 impl tlw::Serializable for ResPq {
     #[inline]
@@ -537,7 +537,7 @@ impl tlw::Deserializable for ResPq {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0x05162463 => Self::ResPq(r.bare()?),
+            0x05162463 => Self::ResPq(r.read_boxed()?),
             id => return Err(r.unknown("ResPQ", id)),
         };
         r.leave();
@@ -547,7 +547,7 @@ impl tlw::Deserializable for ResPq {
 impl From<types::ResPq> for ResPq {
     #[inline]
     fn from(x: types::ResPq) -> Self {
-        Self::ResPq(x)
+        Self::ResPq(Box::new(x))
     }
 }
 /// The boxed type `RpcDropAnswer`: one variant per constructor.
@@ -604,7 +604,7 @@ impl From<types::RpcAnswerUnknown> for RpcDropAnswer {
 /// The boxed type `RpcError`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RpcError {
-    RpcError(types::RpcError),
+    RpcError(Box<types::RpcError>),
 }
 impl tlw::Serializable for RpcError {
     #[inline]
@@ -618,7 +618,7 @@ impl tlw::Deserializable for RpcError {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0x2144ca19 => Self::RpcError(r.bare()?),
+            0x2144ca19 => Self::RpcError(r.read_boxed()?),
             id => return Err(r.unknown("RpcError", id)),
         };
         r.leave();
@@ -628,13 +628,13 @@ impl tlw::Deserializable for RpcError {
 impl From<types::RpcError> for RpcError {
     #[inline]
     fn from(x: types::RpcError) -> Self {
-        Self::RpcError(x)
+        Self::RpcError(Box::new(x))
     }
 }
 /// The boxed type `RpcResult`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RpcResult {
-    RpcResult(types::RpcResult),
+    RpcResult(Box<types::RpcResult>),
 }
 impl tlw::Serializable for RpcResult {
     #[inline]
@@ -648,7 +648,7 @@ impl tlw::Deserializable for RpcResult {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0xf35c6d01 => Self::RpcResult(r.bare()?),
+            0xf35c6d01 => Self::RpcResult(r.read_boxed()?),
             id => return Err(r.unknown("RpcResult", id)),
         };
         r.leave();
@@ -658,14 +658,14 @@ impl tlw::Deserializable for RpcResult {
 impl From<types::RpcResult> for RpcResult {
     #[inline]
     fn from(x: types::RpcResult) -> Self {
-        Self::RpcResult(x)
+        Self::RpcResult(Box::new(x))
     }
 }
 /// The boxed type `Server_DH_Params`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServerDhParams {
-    Fail(types::ServerDhParamsFail),
-    ServerDhParamsOk(types::ServerDhParamsOk),
+    Fail(Box<types::ServerDhParamsFail>),
+    ServerDhParamsOk(Box<types::ServerDhParamsOk>),
 }
 impl tlw::Serializable for ServerDhParams {
     #[inline]
@@ -680,8 +680,8 @@ impl tlw::Deserializable for ServerDhParams {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0x79cb045d => Self::Fail(r.bare()?),
-            0xd0e8075c => Self::ServerDhParamsOk(r.bare()?),
+            0x79cb045d => Self::Fail(r.read_boxed()?),
+            0xd0e8075c => Self::ServerDhParamsOk(r.read_boxed()?),
             id => return Err(r.unknown("Server_DH_Params", id)),
         };
         r.leave();
@@ -691,13 +691,13 @@ impl tlw::Deserializable for ServerDhParams {
 impl From<types::ServerDhParamsFail> for ServerDhParams {
     #[inline]
     fn from(x: types::ServerDhParamsFail) -> Self {
-        Self::Fail(x)
+        Self::Fail(Box::new(x))
     }
 }
 impl From<types::ServerDhParamsOk> for ServerDhParams {
     #[inline]
     fn from(x: types::ServerDhParamsOk) -> Self {
-        Self::ServerDhParamsOk(x)
+        Self::ServerDhParamsOk(Box::new(x))
     }
 }
 /// The boxed type `Server_DH_inner_data`: one variant per constructor.
@@ -733,9 +733,9 @@ impl From<types::ServerDhInnerData> for ServerDhInnerData {
 /// The boxed type `Set_client_DH_params_answer`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SetClientDhParamsAnswer {
-    DhGenFail(types::DhGenFail),
-    DhGenOk(types::DhGenOk),
-    DhGenRetry(types::DhGenRetry),
+    DhGenFail(Box<types::DhGenFail>),
+    DhGenOk(Box<types::DhGenOk>),
+    DhGenRetry(Box<types::DhGenRetry>),
 }
 impl tlw::Serializable for SetClientDhParamsAnswer {
     #[inline]
@@ -751,9 +751,9 @@ impl tlw::Deserializable for SetClientDhParamsAnswer {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0xa69dae02 => Self::DhGenFail(r.bare()?),
-            0x3bcbf734 => Self::DhGenOk(r.bare()?),
-            0x46dc1fb9 => Self::DhGenRetry(r.bare()?),
+            0xa69dae02 => Self::DhGenFail(r.read_boxed()?),
+            0x3bcbf734 => Self::DhGenOk(r.read_boxed()?),
+            0x46dc1fb9 => Self::DhGenRetry(r.read_boxed()?),
             id => return Err(r.unknown("Set_client_DH_params_answer", id)),
         };
         r.leave();
@@ -763,18 +763,18 @@ impl tlw::Deserializable for SetClientDhParamsAnswer {
 impl From<types::DhGenFail> for SetClientDhParamsAnswer {
     #[inline]
     fn from(x: types::DhGenFail) -> Self {
-        Self::DhGenFail(x)
+        Self::DhGenFail(Box::new(x))
     }
 }
 impl From<types::DhGenOk> for SetClientDhParamsAnswer {
     #[inline]
     fn from(x: types::DhGenOk) -> Self {
-        Self::DhGenOk(x)
+        Self::DhGenOk(Box::new(x))
     }
 }
 impl From<types::DhGenRetry> for SetClientDhParamsAnswer {
     #[inline]
     fn from(x: types::DhGenRetry) -> Self {
-        Self::DhGenRetry(x)
+        Self::DhGenRetry(Box::new(x))
     }
 }
