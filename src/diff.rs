@@ -43,6 +43,7 @@
 //! | fields reordered | compatible (named fields) | incompatible |
 //! | layout changed but the id did not | compatible | incompatible (peers cannot tell the layouts apart) |
 //! | struct no longer derives `Default` | breaking | compatible |
+//! | constructor's enum variant now boxed, or now inline (its struct, as the renderer estimates it, crossed 24 bytes, or it joined or left a cycle of types) | breaking (`Enum::Variant(x)` holds `Box<T>` instead of `T`, or the reverse; `.into()` and field access through `x` keep working) | compatible |
 //! | variant added to a type's enum | breaks exhaustive `match`es (the enums are not `#[non_exhaustive]`): counted as breaking | compatible |
 //! | variant removed | breaking | incompatible |
 //! | variant renamed (its constructor renamed, same id) | breaking | compatible |
@@ -271,6 +272,11 @@ pub enum What {
     DefaultLost,
     /// The struct now derives `Default`.
     DefaultGained,
+    /// The constructor's enum variant holds it in a `Box` now (`boxed`), or inline now.
+    BoxingChanged {
+        /// Whether the variant holds a `Box` in the new bindings.
+        boxed: bool,
+    },
     /// A constructor joined the type: a new enum variant.
     VariantAdded {
         /// The constructor.
@@ -332,6 +338,12 @@ impl What {
             Self::FieldsReordered => "fields reordered".to_string(),
             Self::DefaultLost => "no longer derives `Default`".to_string(),
             Self::DefaultGained => "now derives `Default`".to_string(),
+            Self::BoxingChanged { boxed: true } => {
+                "its enum variant holds it in a `Box` now".to_string()
+            }
+            Self::BoxingChanged { boxed: false } => {
+                "its enum variant holds it inline now, not in a `Box`".to_string()
+            }
             Self::VariantAdded { constructor } => format!("variant `{constructor}` added"),
             Self::VariantRemoved { constructor } => format!("variant `{constructor}` removed"),
             Self::VariantRenamed { from, to } => format!("variant `{from}` renamed to `{to}`"),
@@ -925,6 +937,29 @@ fn compare_definitions(
             source: Source::Compatible,
             wire: Wire::Incompatible,
             reason: "peers cannot tell the two layouts apart".to_string(),
+        });
+    }
+    if n.section == Section::Types && of.variant_boxed(&o.name) != nf.variant_boxed(&n.name) {
+        let boxed = nf.variant_boxed(&n.name);
+        details.push(Detail {
+            what: What::BoxingChanged { boxed },
+            source: Source::Breaking,
+            wire: Wire::Compatible,
+            reason: if boxed {
+                format!(
+                    "`Enum::Variant(x)` holds a `Box<T>` now, not a `T`, as the struct is wider \
+                     than {} bytes or in a cycle of types: building the variant without \
+                     `.into()` or moving `x` out stops compiling",
+                    crate::render::INLINE_BYTES
+                )
+            } else {
+                format!(
+                    "`Enum::Variant(x)` holds a `T` now, not a `Box<T>`, as the struct takes at \
+                     most {} bytes and is in no cycle: code that builds or unboxes the `Box` \
+                     stops compiling",
+                    crate::render::INLINE_BYTES
+                )
+            },
         });
     }
     if old_default && !new_default {

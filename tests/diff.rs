@@ -283,8 +283,37 @@ fn an_optional_field_added_to_a_default_struct_is_not_breaking() {
 Constructors (1):
   ~ foo 0x00000002  [wire-incompatible]
       · id 0x00000001 → 0x00000002  [wire-incompatible]
-      · field `b:flags.0?string` added  [wire-incompatible] (optional, and the struct derives `Default`: `..Default::default()` keeps compiling)
+      · field `b:flags.0?int` added  [wire-incompatible] (optional, and the struct derives `Default`: `..Default::default()` keeps compiling)
 "
+    );
+}
+
+#[test]
+fn a_variant_that_becomes_boxed_or_inline_is_breaking() {
+    // `foo` grows from 16 to 32 bytes (an `Option<i64>`), past the 24 that an enum variant
+    // holds inline.
+    assert_eq!(
+        fixture("variant_boxed"),
+        "layer 1 → 2: 0 added, 0 removed, 1 changed (1 breaking, 1 wire-incompatible)
+
+Constructors (1):
+  ~ foo 0x00000002  [breaking, wire-incompatible]
+      · id 0x00000001 → 0x00000002  [wire-incompatible]
+      · field `flags:#` added  [wire-incompatible] (not a struct field)
+      · field `c:flags.0?long` added  [wire-incompatible] (optional, and the struct derives `Default`: `..Default::default()` keeps compiling)
+      · its enum variant holds it in a `Box` now  [breaking] (`Enum::Variant(x)` holds a `Box<T>` now, not a `T`, as the struct is wider than 24 bytes or in a cycle of types: building the variant without `.into()` or moving `x` out stops compiling)
+"
+    );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diff");
+    let back = diff_files(
+        &dir.join("variant_boxed.new.tl"),
+        &dir.join("variant_boxed.old.tl"),
+        None,
+    )
+    .to_text();
+    assert!(
+        back.contains("· its enum variant holds it inline now, not in a `Box`  [breaking]"),
+        "{back}"
     );
 }
 
@@ -339,6 +368,7 @@ Constructors (1):
   ~ foo 0x00000002  [breaking, wire-incompatible]
       · id 0x00000001 → 0x00000002  [wire-incompatible]
       · field `b:string` removed  [breaking, wire-incompatible]
+      · its enum variant holds it inline now, not in a `Box`  [breaking] (`Enum::Variant(x)` holds a `T` now, not a `Box<T>`, as the struct takes at most 24 bytes and is in no cycle: code that builds or unboxes the `Box` stops compiling)
 "
     );
 }

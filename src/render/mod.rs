@@ -565,7 +565,7 @@ impl<'a> Shapes<'a> {
 /// `message` takes a few bytes, not 104 and 88. Decoding moves pointers instead of copying large
 /// values (with this rule instead of "at most 4 fields", `message` went from 696 to 496 bytes
 /// and decoding `messages.Messages` about 8% faster), and writing reads fewer cache lines.
-const INLINE_BYTES: usize = 24;
+pub(crate) const INLINE_BYTES: usize = 24;
 
 /// Whether `Option<ty>` needs no tag of its own (rustc uses spare bit patterns of the value:
 /// a pointer that is never null, an enum's tag, a `bool`).
