@@ -493,7 +493,8 @@ impl<'a> Shapes<'a> {
                 _ => 8,
             },
             Ty::Boxed { name } => {
-                // A tag beside the largest variant (a box is one pointer).
+                // A tag beside the largest variant (a box is one pointer); a tag alone when no
+                // variant holds anything.
                 let widest = self.schema.types.get(name).map_or(0, |t| {
                     t.constructors
                         .iter()
@@ -513,7 +514,11 @@ impl<'a> Shapes<'a> {
                         .max()
                         .unwrap_or(0)
                 });
-                widest + 8
+                if widest == 0 {
+                    1
+                } else {
+                    widest + 8
+                }
             }
         }
     }
@@ -1285,6 +1290,9 @@ mod tests {
             concat#7 items:Vector<Rich> = Rich;
             bold#8 text:Rich = Rich;
             empty#9 = Rich;
+            on#10 = Switch;
+            off#11 = Switch;
+            keys#12 a:Switch b:Switch c:Switch d:long e:long = Keys;
         ";
         let (schema, diags) = crate::check("f.tl", text);
         let schema = schema.unwrap_or_else(|| panic!("{diags:?}"));
@@ -1300,6 +1308,8 @@ mod tests {
         assert!(boxed("maybe"));
         // A field of an enum: the widest inline variant (24) and a tag.
         assert!(boxed("holder"));
+        // Enums whose constructors hold nothing are a tag: three of them and two longs fit.
+        assert!(!boxed("keys"));
         // `bold` holds a `Rich` inline, a cycle; `concat` holds them in a vector, which breaks it.
         assert!(boxed("bold"));
         assert!(!boxed("concat"));
