@@ -397,7 +397,7 @@ impl<'a> Shapes<'a> {
             .filter(|&v| sizes[v].is_none_or(|n| n > INLINE_BYTES))
             .map(|v| schema.constructors[v].name.clone())
             .collect();
-        shapes.defaultable = shapes.defaultable_structs();
+        shapes.defaultable = shapes.defaultable_structs(&graph);
         shapes
     }
 
@@ -435,7 +435,7 @@ impl<'a> Shapes<'a> {
                         if widest == 0 {
                             1
                         } else {
-                            widest + 8
+                            widest.saturating_add(8)
                         }
                     }
                 });
@@ -461,22 +461,26 @@ impl<'a> Shapes<'a> {
         };
         let mut n = 0;
         for f in &d.fields {
-            n += match &f.kind {
+            let size = match &f.kind {
                 FieldKind::Flags => 0,
                 FieldKind::FlagTrue { .. } => 1,
                 FieldKind::Required { ty } => ty_size(ty),
                 // `Option` of a type without spare bit patterns adds an aligned tag.
                 FieldKind::Optional { ty, .. } if ty_has_niche(ty) => ty_size(ty),
-                FieldKind::Optional { ty, .. } => ty_size(ty) + ty_size(ty).clamp(1, 8),
+                FieldKind::Optional { ty, .. } => {
+                    ty_size(ty).saturating_add(ty_size(ty).clamp(1, 8))
+                }
             };
+            // Saturating: bare structs held by value can nest (and add up) without bound.
+            n = size.saturating_add(n);
         }
-        n.div_ceil(8) * 8
+        n.div_ceil(8).saturating_mul(8)
     }
 
     /// The constructors whose structs can derive `Default`: those whose stored fields all have
     /// a default (the least fixed point: a struct that holds itself bare, through any chain,
     /// has none). Walked children first, with a stack of its own.
-    fn defaultable_structs(&self) -> BTreeSet<Name> {
+    fn defaultable_structs(&self, graph: &Holding<'_>) -> BTreeSet<Name> {
         #[derive(Clone, Copy, PartialEq)]
         enum State {
             New,
@@ -484,7 +488,7 @@ impl<'a> Shapes<'a> {
             Done(bool),
         }
         let ctors = &self.schema.constructors;
-        let index = |n: &Name| ctors.binary_search_by(|d| d.name.cmp(n)).ok();
+        let index = |n: &Name| graph.ctor_node(n);
         // A bare field is the only one whose default depends on another struct's.
         let bare = |d: &'a Definition| {
             d.fields.iter().filter_map(move |f| match &f.kind {
@@ -1486,6 +1490,22 @@ mod tests {
         // enum (16), `c{depth-2}` 24, `c{depth-3}` 32, boxed, so its enum is a tag and a
         // pointer (16) again: every third one is boxed, 33,333 of them.
         assert_eq!(boxed, (depth - 1) / 3);
+    }
+
+    /// Bare structs held by value can double at every level: their estimated sizes saturate
+    /// instead of overflowing.
+    #[test]
+    fn doubling_bare_structs_do_not_overflow_the_size_estimate() {
+        let mut text = String::new();
+        for i in 0..100 {
+            text.push_str(&format!("c{i} x:%c{n} y:%c{n} = T{i};\n", n = i + 1));
+        }
+        text.push_str("c100 a:long = T100;\n");
+        let (schema, diags) = crate::check("f.tl", &text);
+        let schema = schema.unwrap_or_else(|| panic!("{diags:?}"));
+        let shapes = super::Shapes::new(&schema);
+        assert!(shapes.variant_boxed(&crate::ir::Name::parse("c0")));
+        assert!(!shapes.variant_boxed(&crate::ir::Name::parse("c100")));
     }
 
     /// Rendering and formatting a file in chunks gives the text of the whole file formatted at

@@ -171,8 +171,14 @@ impl<T: Deserializable> Deserializable for Vec<T> {
 ///
 /// When there are more than `i32::MAX` items, which TL cannot express.
 pub fn write_count(out: &mut Vec<u8>, len: usize) {
+    out.extend_from_slice(&count_bytes(len));
+}
+
+/// A vector's item count as written (panics above `i32::MAX`, see [`write_count`]).
+#[inline]
+fn count_bytes(len: usize) -> [u8; 4] {
     let count = i32::try_from(len).expect("a tl vector holds at most i32::MAX items");
-    out.extend_from_slice(&count.to_le_bytes());
+    count.to_le_bytes()
 }
 
 /// Appends the `vector` id and an item count, as one 8-byte write.
@@ -182,10 +188,9 @@ pub fn write_count(out: &mut Vec<u8>, len: usize) {
 /// When there are more than `i32::MAX` items, which TL cannot express.
 #[inline]
 pub fn write_vector_header(out: &mut Vec<u8>, len: usize) {
-    let count = i32::try_from(len).expect("a tl vector holds at most i32::MAX items");
     let mut head = [0; 8];
     head[..4].copy_from_slice(&VECTOR_ID.to_le_bytes());
-    head[4..].copy_from_slice(&count.to_le_bytes());
+    head[4..].copy_from_slice(&count_bytes(len));
     out.extend_from_slice(&head);
 }
 
