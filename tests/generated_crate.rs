@@ -206,6 +206,49 @@ fn rust_paths(schema: &Schema) -> (BTreeMap<String, String>, BTreeMap<String, (S
     (enums, functions)
 }
 
+/// A program that checks, for every struct of the api.tl crate that shares its layout's record
+/// (`tl::wire::Fields`), that each stored field has the record's type at that place (`[&a, &b]`
+/// compiles only when both are of one type) and its offset (constant assertions). Its build
+/// is the check; the round trip then exercises the same conversions at run time.
+fn layout_checks(schema: &Schema) -> (String, usize) {
+    let opts = tlgen::render::RenderOptions {
+        schema_file: "api.tl".into(),
+        layer: Some(228),
+        module_path: "crate".into(),
+    };
+    let mut out = String::from(
+        "//! Layout checks written by tests/generated_crate.rs.\n#![allow(dead_code, non_snake_case)]\nuse core::mem::offset_of;\nuse tlgen_runtime::tl::wire::Value;\n",
+    );
+    let mut checked = 0;
+    let views = tlgen::render::views(schema, &opts).unwrap();
+    for (_, file) in views {
+        let module =
+            (file.path.trim_end_matches(".rs").trim_end_matches("/mod")).replace('/', "::");
+        for st in file
+            .structs
+            .iter()
+            .filter(|s| s.generics.is_empty() && !s.explicit && !s.unit)
+        {
+            let path = format!("gen_api::{module}::{}", st.name);
+            let fn_name = format!("{}_{}", module.replace("::", "_"), st.name);
+            writeln!(out, "fn {fn_name}(s: &{path}, v: &Value<{path}>) {{").unwrap();
+            for (i, f) in st.fields.iter().enumerate().filter(|(_, f)| f.stored) {
+                writeln!(out, "    let _: [&_; 2] = [&s.{}, &v.{i}];", f.name).unwrap();
+                writeln!(
+                    out,
+                    "    const {{ assert!(offset_of!({path}, {}) == offset_of!(Value<{path}>, {i})) }};",
+                    f.name
+                )
+                .unwrap();
+            }
+            out.push_str("}\n");
+            checked += 1;
+        }
+    }
+    out.push_str("fn main() {}\n");
+    (out, checked)
+}
+
 fn write_if_changed(path: &Path, contents: &str) {
     if std::fs::read_to_string(path).ok().as_deref() != Some(contents) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -317,6 +360,12 @@ fn generated_crates_compile_and_round_trip() {
     }
     let harness = HARNESS.replace("/*DISPATCH*/", &dispatch);
     write_if_changed(&ws.join("gen-api/src/bin/roundtrip.rs"), &harness);
+    let (layouts, checked) = layout_checks(&schema);
+    assert!(
+        checked > 2_000,
+        "only {checked} structs share their record's layout"
+    );
+    write_if_changed(&ws.join("gen-api/src/bin/layout.rs"), &layouts);
 
     let build = cargo(&ws, &["build", "--workspace", "--all-targets"]);
     let stderr = String::from_utf8_lossy(&build.stderr);

@@ -167,11 +167,14 @@ pub struct StructView {
     pub returns_generic: bool,
     /// No stored fields.
     pub unit: bool,
+    /// The layout is wider than one record (`rust::TUPLE_WIDTH`): its records nest, so the
+    /// struct cannot share their layout and its conversions are written out.
+    pub explicit: bool,
     /// The field codecs as one (nested) tuple type.
     pub wire: String,
     /// TL names of the wire fields, in order, separated by spaces.
     pub field_names: String,
-    /// The pattern that takes the read tuple apart.
+    /// The pattern that takes the read record apart (written out only when `explicit`).
     pub pattern: String,
     /// The stored fields, as the value built from the pattern lists them (`a, b, `).
     pub init: String,
@@ -401,12 +404,12 @@ impl<'a> Shapes<'a> {
         shapes
     }
 
-    /// The estimated size in bytes of each node's value: a constructor's struct (its stored
-    /// fields, rounded up to 8; `None` for a recursive constructor, which is always boxed) or a
-    /// type's enum. Close enough to rustc's layout to decide boxing. Computed children first;
-    /// the graph without the recursive constructors has no cycle.
+    /// The estimated size in bytes of each node's value: a constructor's struct (`None` for a
+    /// recursive constructor, which is always boxed) or a type's enum. Close enough to rustc's
+    /// layout to decide boxing. Computed children first; the graph without the recursive
+    /// constructors has no cycle.
     fn sizes(&self, graph: &Holding<'_>) -> Vec<Option<usize>> {
-        let mut sizes: Vec<Option<usize>> = vec![None; graph.len()];
+        let mut layouts: Vec<Option<Layout>> = vec![None; graph.len()];
         let mut done = vec![false; graph.len()];
         for root in 0..graph.len() {
             let mut stack = vec![(root, false)];
@@ -423,58 +426,81 @@ impl<'a> Shapes<'a> {
                     continue;
                 }
                 done[v] = true;
-                sizes[v] = Some(match graph.ctor(v) {
-                    Some(d) => self.struct_size(d, graph, &sizes),
+                layouts[v] = Some(match graph.ctor(v) {
+                    Some(d) => self.struct_layout(d, graph, &layouts),
                     None => {
                         // A tag beside the largest variant (a boxed one is a pointer); a tag
                         // alone when no variant holds anything.
-                        let widest = (graph.holds[v].iter())
-                            .map(|&c| sizes[c].filter(|&n| n <= INLINE_BYTES).unwrap_or(8))
-                            .max()
-                            .unwrap_or(0);
+                        let variants = (graph.holds[v].iter()).map(|&c| {
+                            layouts[c]
+                                .filter(|l| l.size <= INLINE_BYTES)
+                                .unwrap_or(Layout::POINTER)
+                        });
+                        let widest = variants.clone().map(|l| l.size).max().unwrap_or(0);
+                        let align = variants.map(|l| l.align).max().unwrap_or(1);
                         if widest == 0 {
-                            1
+                            Layout { size: 1, align: 1 }
                         } else {
-                            widest.saturating_add(8)
+                            Layout {
+                                size: widest.saturating_add(8),
+                                align,
+                            }
                         }
                     }
                 });
             }
         }
-        sizes
+        layouts.into_iter().map(|l| l.map(|l| l.size)).collect()
     }
 
-    /// The estimated size of `d`'s struct, the sizes of what it holds being known.
-    fn struct_size(&self, d: &Definition, graph: &Holding<'_>, sizes: &[Option<usize>]) -> usize {
-        let ty_size = |ty: &Ty| match ty {
-            Ty::Bool | Ty::True => 1,
-            Ty::Int | Ty::Nat => 4,
-            Ty::Long | Ty::Double => 8,
-            Ty::Int128 => 16,
-            Ty::Int256 => 32,
-            Ty::Int512 => 64,
-            Ty::String | Ty::Bytes | Ty::Object | Ty::Vector { .. } | Ty::Generic { .. } => 24,
-            // A recursive struct is held through a pointer.
-            Ty::Boxed { .. } | Ty::Bare { .. } => {
-                graph.node_of(ty).and_then(|v| sizes[v]).unwrap_or(8)
-            }
-        };
-        let mut n = 0;
-        for f in &d.fields {
-            let size = match &f.kind {
-                FieldKind::Flags => 0,
-                FieldKind::FlagTrue { .. } => 1,
-                FieldKind::Required { ty } => ty_size(ty),
-                // `Option` of a type without spare bit patterns adds an aligned tag.
-                FieldKind::Optional { ty, .. } if ty_has_niche(ty) => ty_size(ty),
-                FieldKind::Optional { ty, .. } => {
-                    ty_size(ty).saturating_add(ty_size(ty).clamp(1, 8))
+    /// The estimated layout of `d`'s struct, the layouts of what it holds being known: a
+    /// `#[repr(C)]` struct of its stored fields in wire order (as generated: see
+    /// `tl::wire::Fields`).
+    fn struct_layout(
+        &self,
+        d: &Definition,
+        graph: &Holding<'_>,
+        layouts: &[Option<Layout>],
+    ) -> Layout {
+        let ty_layout = |ty: &Ty| {
+            let (size, align) = match ty {
+                Ty::Bool | Ty::True => (1, 1),
+                Ty::Int | Ty::Nat => (4, 4),
+                Ty::Long | Ty::Double => (8, 8),
+                // Byte arrays.
+                Ty::Int128 => (16, 1),
+                Ty::Int256 => (32, 1),
+                Ty::Int512 => (64, 1),
+                Ty::String | Ty::Bytes | Ty::Object | Ty::Vector { .. } | Ty::Generic { .. } => {
+                    (24, 8)
+                }
+                // A recursive struct is held through a pointer.
+                Ty::Boxed { .. } | Ty::Bare { .. } => {
+                    let held = graph.node_of(ty).and_then(|v| layouts[v]);
+                    return held.unwrap_or(Layout::POINTER);
                 }
             };
-            // Saturating: bare structs held by value can nest (and add up) without bound.
-            n = size.saturating_add(n);
+            Layout { size, align }
+        };
+        let mut layout = Layout { size: 0, align: 1 };
+        for f in &d.fields {
+            let field = match &f.kind {
+                FieldKind::Flags => continue,
+                FieldKind::FlagTrue { .. } => Layout { size: 1, align: 1 },
+                FieldKind::Required { ty } => ty_layout(ty),
+                FieldKind::Optional { ty, .. } if ty_has_niche(ty) => ty_layout(ty),
+                // `Option` of a type without spare bit patterns adds a tag before the value.
+                FieldKind::Optional { ty, .. } => {
+                    let value = ty_layout(ty);
+                    Layout {
+                        size: value.size.saturating_add(value.align),
+                        ..value
+                    }
+                }
+            };
+            layout = layout.then(field);
         }
-        n.div_ceil(8).saturating_mul(8)
+        layout.padded()
     }
 
     /// The constructors whose structs can derive `Default`: those whose stored fields all have
@@ -586,6 +612,40 @@ impl<'a> Shapes<'a> {
 /// values (with this rule instead of "at most 4 fields", `message` went from 696 to 496 bytes
 /// and decoding `messages.Messages` about 8% faster), and writing reads fewer cache lines.
 pub(crate) const INLINE_BYTES: usize = 24;
+
+/// `n` rounded up to a multiple of `align`, saturating.
+fn round_up(n: usize, align: usize) -> usize {
+    n.checked_next_multiple_of(align).unwrap_or(usize::MAX)
+}
+
+/// The estimated size and alignment of a Rust value, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Layout {
+    size: usize,
+    align: usize,
+}
+
+impl Layout {
+    /// A `Box` or another pointer.
+    const POINTER: Layout = Layout { size: 8, align: 8 };
+
+    /// This layout followed by `field`, as `#[repr(C)]` places it (at the next offset aligned
+    /// for it). Saturating: bare structs held by value can nest, and add up, without bound.
+    fn then(self, field: Layout) -> Layout {
+        Layout {
+            size: round_up(self.size, field.align).saturating_add(field.size),
+            align: self.align.max(field.align),
+        }
+    }
+
+    /// Rounded up to its alignment, as a struct's size is.
+    fn padded(self) -> Layout {
+        Layout {
+            size: round_up(self.size, self.align),
+            ..self
+        }
+    }
+}
 
 /// What holds what by value in the generated Rust: node `v < ctors` is constructor `v` of
 /// the schema (sorted by name), which holds the types and bare constructors of its fields; a
@@ -835,14 +895,16 @@ impl Builder<'_> {
                 }
             };
             let item = rust::item_codec(&ty, &spell);
-            // Flags word 0 is the default of the codecs' word parameter.
-            let codec = match (kind, word) {
-                ("flags", 0) => "tlw::Flags".to_string(),
+            // Bits and words are numbers as types (`tlw::N3`); flags word 0 is the default of
+            // the codecs' word parameter.
+            let (bit, word) = (rust::nat(bit), rust::nat(word as u32));
+            let codec = match (kind, word.as_str()) {
+                ("flags", "tlw::N0") => "tlw::Flags".to_string(),
                 ("flags", _) => format!("tlw::Flags<{word}>"),
                 ("implied", _) => "tlw::Implied".to_string(),
-                ("flag", 0) => format!("tlw::Bit<{bit}>"),
+                ("flag", "tlw::N0") => format!("tlw::Bit<{bit}>"),
                 ("flag", _) => format!("tlw::Bit<{bit}, {word}>"),
-                ("optional", 0) => format!("tlw::Opt<{item}, {bit}>"),
+                ("optional", "tlw::N0") => format!("tlw::Opt<{item}, {bit}>"),
                 ("optional", _) => format!("tlw::Opt<{item}, {bit}, {word}>"),
                 _ => item,
             };
@@ -867,7 +929,7 @@ impl Builder<'_> {
             doc.push(String::new());
         }
         let wire = rust::tuple(&fields.iter().map(|f| f.codec.clone()).collect::<Vec<_>>());
-        let pattern = rust::tuple(
+        let pattern = rust::record_pattern(
             &fields
                 .iter()
                 .map(|f| if f.stored { f.name.clone() } else { "_".into() })
@@ -883,6 +945,7 @@ impl Builder<'_> {
                 .collect::<Vec<_>>(),
         );
         Ok(StructView {
+            explicit: fields.len() > rust::TUPLE_WIDTH,
             wire,
             pattern,
             init: fields
@@ -1080,10 +1143,17 @@ pub fn views(
             "enums" => "Boxed types: one enum per TL type, a variant per constructor",
             _ => "Functions: one struct per TL function, with its typed result",
         };
+        let layout = match root {
+            "enums" => "",
+            _ => " Each is `#[repr(C)]` with its stored fields in wire order, as its `unsafe impl tlw::Fields` promises.",
+        };
         if path.is_empty() {
-            format!("{what}.")
+            format!("{what}.{layout}")
         } else {
-            format!("{what}, namespace `{}`.", path.join(".").replace("r#", ""))
+            format!(
+                "{what}, namespace `{}`.{layout}",
+                path.join(".").replace("r#", "")
+            )
         }
     };
     for (root, tree) in [("types", types), ("functions", functions)] {

@@ -116,29 +116,58 @@ pub fn item_codec(t: &Ty, spell: &dyn Fn(&Ty) -> String) -> String {
 /// implemented.
 const WIDE_ARITIES: [usize; 4] = [24, 32, 48, 64];
 
+/// The widest layout that is one tuple (and one record of values); wider ones nest.
+pub const TUPLE_WIDTH: usize = WIDE_ARITIES[WIDE_ARITIES.len() - 1];
+
+/// A flag's bit or a flags word's number as the runtime spells it, a type (`tlw::N3`): the
+/// IR keeps both within 0..32.
+pub fn nat(n: u32) -> String {
+    format!("{WIRE_ALIAS}::N{n}")
+}
+
+/// The arity `tuple` gives a layout of `len` items that is not nested.
+fn arity(len: usize) -> usize {
+    if len <= 16 {
+        len
+    } else {
+        WIDE_ARITIES
+            .into_iter()
+            .find(|&a| a >= len)
+            .unwrap_or(TUPLE_WIDTH)
+    }
+}
+
 /// A tuple of `items` as the runtime implements `Field` for it: up to 16 items as they are; up
 /// to 64 filled with `()` (a codec of no field) to the next arity of `WIDE_ARITIES`; wider
 /// ones nested in chunks of 64. A flat tuple is read straight into its struct, where nested
 /// groups were moved into it one by one through the stack.
 pub fn tuple(items: &[String]) -> String {
-    const WIDEST: usize = WIDE_ARITIES[WIDE_ARITIES.len() - 1];
-    if items.len() > WIDEST {
-        let groups: Vec<String> = items.chunks(WIDEST).map(tuple).collect();
+    if items.len() > TUPLE_WIDTH {
+        let groups: Vec<String> = items.chunks(TUPLE_WIDTH).map(tuple).collect();
         return tuple(&groups);
     }
     match items {
         [one] => format!("({one},)"),
-        _ if items.len() > 16 => {
-            let arity = WIDE_ARITIES
-                .into_iter()
-                .find(|&a| a >= items.len())
-                .unwrap_or(WIDEST);
-            let fill = std::iter::repeat_n("()", arity - items.len());
-            let all: Vec<&str> = items.iter().map(String::as_str).chain(fill).collect();
-            format!("({})", all.join(", "))
-        }
-        _ => format!("({})", items.join(", ")),
+        _ => format!("({})", filled(items, "()")),
     }
+}
+
+/// The pattern that takes apart the values read for `tuple(items)`: records of the same
+/// arities and nesting (`tlw::Rec3(a, _, b)`), with `_` for the fillers.
+pub fn record_pattern(items: &[String]) -> String {
+    if items.len() > TUPLE_WIDTH {
+        let groups: Vec<String> = items.chunks(TUPLE_WIDTH).map(record_pattern).collect();
+        return record_pattern(&groups);
+    }
+    let arity = arity(items.len());
+    format!("{WIRE_ALIAS}::Rec{arity}({})", filled(items, "_"))
+}
+
+/// `items` and as many `filler`s as fill them to their layout's arity, separated by commas.
+fn filled(items: &[String], filler: &str) -> String {
+    let fill = std::iter::repeat_n(filler, arity(items.len()) - items.len());
+    let all: Vec<&str> = items.iter().map(String::as_str).chain(fill).collect();
+    all.join(", ")
 }
 
 /// Formats one generated Rust file: parsed by syn, printed by prettyplease.
@@ -186,5 +215,24 @@ mod tests {
             nested.ends_with(", f63), (f64, f65, f66, f67, f68))"),
             "{nested}"
         );
+        // Patterns of the values read: records of the same shapes.
+        assert_eq!(record_pattern(&items(2)), "tlw::Rec2(f0, f1)");
+        assert_eq!(record_pattern(&items(1)), "tlw::Rec1(f0)");
+        let pattern = record_pattern(&items(17));
+        assert!(
+            pattern.starts_with("tlw::Rec24(f0, ")
+                && pattern.ends_with(", f16, _, _, _, _, _, _, _)"),
+            "{pattern}"
+        );
+        let pattern = record_pattern(&items(69));
+        assert!(
+            pattern.starts_with("tlw::Rec2(tlw::Rec64(f0, "),
+            "{pattern}"
+        );
+        assert!(
+            pattern.ends_with(", f63), tlw::Rec5(f64, f65, f66, f67, f68))"),
+            "{pattern}"
+        );
+        assert_eq!(nat(3), "tlw::N3");
     }
 }

@@ -13,7 +13,9 @@
 
 // Formatted by prettyplease when generated; `tests/runtime_schema.rs` keeps it identical to a
 // fresh generation, so rustfmt stays out.
-#[allow(missing_docs)]
+// Its `unsafe impl tl::wire::Fields` promise that each struct has its layout's record layout
+// (see that trait): the generator writes both from one field list.
+#[allow(missing_docs, unsafe_code)]
 #[rustfmt::skip]
 pub mod schema;
 /// Bytes of transport padding a received payload may carry after its end: the padded

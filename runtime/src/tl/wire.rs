@@ -7,18 +7,52 @@
 //! serializing `messages.Messages` faster.)
 //!
 //! A generated constructor implements [`Fields`] with, for example,
-//! `type Wire = (Flags, Bit<2>, InputFile, Opt<Vec<InputDocument>, 0>)`: the flags word, a
+//! `type Wire = (Flags, Bit<N2>, InputFile, Opt<Vec<InputDocument>, N0>)`: the flags word, a
 //! `flags.2?true` bit, a required field (any [`Item`] is one), an optional field on bit 0. [`Bare`]
 //! follows for every such type, so the generated crate holds declarations, not code: what is the
 //! same for every constructor is written once, here. Generated code names everything it uses
 //! through this module (imported as `tlw`).
+//!
+//! A layout's values are read into a `#[repr(C)]` record ([`Rec3`] and its siblings), and a
+//! generated struct is `#[repr(C)]` with the same stored values in the same order, so the
+//! record and the struct are one layout: [`Fields`] converts between them without a method per
+//! struct (see its safety section). Those two methods per struct, with their wide signatures,
+//! were a quarter of the generated crate's build time and an eighth of its peak memory.
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem::{self, ManuallyDrop};
 
 pub use super::{
     Bare, DecodeError, Deserializable, Identifiable, Reader, RemoteCall, Serializable,
 };
+
+/// A small number as a type: a flag's bit or a flags word's number in a codec (`Opt<T, N3>`).
+///
+/// Types rather than const generic arguments: rustc type-checks and builds each `3` written as a
+/// const argument as a body of its own, and the Telegram API has about 2,600 of them (16 MB of
+/// the generated crate's peak memory).
+pub trait Nat: 'static {
+    /// The number.
+    const N: u32;
+}
+
+macro_rules! nats {
+    ($($n:ident $v:literal),*) => {$(
+        #[doc = concat!("The number ", $v, " (a [`Nat`]).")]
+        #[derive(Debug)]
+        pub struct $n;
+        impl Nat for $n {
+            const N: u32 = $v;
+        }
+    )*};
+}
+
+nats!(
+    N0 0, N1 1, N2 2, N3 3, N4 4, N5 5, N6 6, N7 7, N8 8, N9 9, N10 10, N11 11, N12 12, N13 13,
+    N14 14, N15 15, N16 16, N17 17, N18 18, N19 19, N20 20, N21 21, N22 22, N23 23, N24 24,
+    N25 25, N26 26, N27 27, N28 28, N29 29, N30 30, N31 31
+);
 
 /// How many `#` flags words one constructor may have (`flags`, `flags2`, ...).
 pub const MAX_FLAG_WORDS: usize = 4;
@@ -36,8 +70,8 @@ pub struct Cursor {
 
 impl Cursor {
     #[inline]
-    fn is_set(&self, word: usize, bit: u32) -> bool {
-        self.words.get(word).is_some_and(|w| w & (1 << bit) != 0)
+    fn is_set(&self, word: u32, bit: u32) -> bool {
+        (self.words.get(word as usize)).is_some_and(|w| w & (1 << bit) != 0)
     }
 }
 
@@ -53,8 +87,8 @@ pub struct Flagged {
 
 impl Flagged {
     #[inline]
-    fn set(&mut self, word: usize, bit: u32) {
-        if let Some(w) = self.words.get_mut(word) {
+    fn set(&mut self, word: u32, bit: u32) {
+        if let Some(w) = self.words.get_mut(word as usize) {
             *w |= 1 << bit;
         }
     }
@@ -91,6 +125,15 @@ pub trait Field {
     fn read(r: &mut Reader<'_>, cx: &mut Cursor, at: usize) -> Result<Self::Value, DecodeError>;
     /// Writes the field, setting the flags bits its value stands for.
     fn write(v: Self::Ref<'_>, flags: &mut Flagged, out: &mut Vec<u8>);
+    /// The view of a stored value.
+    fn refs(v: &Self::Value) -> Self::Ref<'_>;
+}
+
+/// Default values of a field's codec, where its stored value has one: what the
+/// `impl_std_traits!(T + Default)` impls build through [`default`].
+pub trait FieldDefault: Field {
+    /// The default stored value (`None`, `false`, the item's `Default`).
+    fn default_value() -> Self::Value;
 }
 
 /// What `Clone`, `PartialEq` and `Debug` need of a field's codec; implemented wherever the
@@ -218,6 +261,20 @@ impl<I: Item> Field for I {
     fn write(v: &I::Value, _: &mut Flagged, out: &mut Vec<u8>) {
         I::write_item(v, out);
     }
+    #[inline]
+    fn refs(v: &I::Value) -> &I::Value {
+        v
+    }
+}
+
+impl<I: Item> FieldDefault for I
+where
+    I::Value: Default,
+{
+    #[inline]
+    fn default_value() -> I::Value {
+        I::Value::default()
+    }
 }
 
 /// The [`FieldStd`] methods of a codec that stores nothing (a flags word, an implied bit): its
@@ -265,9 +322,9 @@ where
 
 /// An optional field `flagsW.B?T`: present when bit `B` of flags word `W` (the first one unless
 /// said) is set.
-pub struct Opt<I, const B: u32, const W: usize = 0>(PhantomData<I>);
+pub struct Opt<I, B, W = N0>(PhantomData<(I, B, W)>);
 
-impl<I: Item, const B: u32, const W: usize> Field for Opt<I, B, W> {
+impl<I: Item, B: Nat, W: Nat> Field for Opt<I, B, W> {
     type Value = Option<I::Value>;
     type Ref<'a>
         = &'a Option<I::Value>
@@ -277,7 +334,7 @@ impl<I: Item, const B: u32, const W: usize> Field for Opt<I, B, W> {
     /// call; a present one is read by `read_present`.
     #[inline(always)]
     fn read(r: &mut Reader<'_>, cx: &mut Cursor, at: usize) -> Result<Self::Value, DecodeError> {
-        if cx.is_set(W, B) {
+        if cx.is_set(W::N, B::N) {
             read_present::<I>(r, at)
         } else {
             Ok(None)
@@ -286,9 +343,20 @@ impl<I: Item, const B: u32, const W: usize> Field for Opt<I, B, W> {
     #[inline]
     fn write(v: &Self::Value, flags: &mut Flagged, out: &mut Vec<u8>) {
         if let Some(value) = v {
-            flags.set(W, B);
+            flags.set(W::N, B::N);
             I::write_item(value, out);
         }
+    }
+    #[inline]
+    fn refs(v: &Self::Value) -> &Self::Value {
+        v
+    }
+}
+
+impl<I: Item, B: Nat, W: Nat> FieldDefault for Opt<I, B, W> {
+    #[inline]
+    fn default_value() -> Self::Value {
+        None
     }
 }
 
@@ -301,7 +369,7 @@ fn read_present<I: Item>(r: &mut Reader<'_>, at: usize) -> Result<Option<I::Valu
     }
 }
 
-impl<I: Item, const B: u32, const W: usize> FieldStd for Opt<I, B, W>
+impl<I: Item, B: Nat, W: Nat> FieldStd for Opt<I, B, W>
 where
     I::Value: Clone + PartialEq + fmt::Debug,
 {
@@ -321,83 +389,122 @@ impl Field for Implied {
     }
     #[inline]
     fn write(_: &(), _: &mut Flagged, _: &mut Vec<u8>) {}
+    #[inline]
+    fn refs(v: &()) -> &() {
+        v
+    }
 }
 
 impl FieldStd for Implied {
     std_not_stored!();
 }
 
-/// A `flagsW.B?true` field: the bit itself, no data (flags word `W`: the first one unless said).
-pub struct Bit<const B: u32, const W: usize = 0>;
+impl FieldDefault for Implied {
+    #[inline]
+    fn default_value() {}
+}
 
-impl<const B: u32, const W: usize> Field for Bit<B, W> {
+/// A `flagsW.B?true` field: the bit itself, no data (flags word `W`: the first one unless said).
+pub struct Bit<B, W = N0>(PhantomData<(B, W)>);
+
+impl<B: Nat, W: Nat> Field for Bit<B, W> {
     type Value = bool;
     type Ref<'a> = &'a bool;
     #[inline]
     fn read(_: &mut Reader<'_>, cx: &mut Cursor, _: usize) -> Result<bool, DecodeError> {
-        Ok(cx.is_set(W, B))
+        Ok(cx.is_set(W::N, B::N))
     }
     #[inline]
     fn write(v: &bool, flags: &mut Flagged, _: &mut Vec<u8>) {
         if *v {
-            flags.set(W, B);
+            flags.set(W::N, B::N);
         }
+    }
+    #[inline]
+    fn refs(v: &bool) -> &bool {
+        v
     }
 }
 
-impl<const B: u32, const W: usize> FieldStd for Bit<B, W> {
+impl<B: Nat, W: Nat> FieldStd for Bit<B, W> {
     std_by_value!();
+}
+
+impl<B: Nat, W: Nat> FieldDefault for Bit<B, W> {
+    #[inline]
+    fn default_value() -> bool {
+        false
+    }
 }
 
 /// A `#` flags word, number `W` of its constructor (the first one unless said); not stored,
 /// computed when writing.
-pub struct Flags<const W: usize = 0>;
+pub struct Flags<W = N0>(PhantomData<W>);
 
-impl<const W: usize> Field for Flags<W> {
+impl<W: Nat> Field for Flags<W> {
     type Value = ();
     type Ref<'a> = &'a ();
     #[inline]
     fn read(r: &mut Reader<'_>, cx: &mut Cursor, at: usize) -> Result<(), DecodeError> {
         let word = u32::deserialize(r).map_err(|e| e.in_field(at))?;
-        if let Some(w) = cx.words.get_mut(W) {
+        if let Some(w) = cx.words.get_mut(W::N as usize) {
             *w = word;
         }
         Ok(())
     }
     #[inline]
     fn write(_: &(), flags: &mut Flagged, out: &mut Vec<u8>) {
-        if let Some(at) = flags.at.get_mut(W) {
+        if let Some(at) = flags.at.get_mut(W::N as usize) {
             *at = out.len();
-            flags.written |= 1 << W;
+            flags.written |= 1 << W::N;
         }
         out.extend_from_slice(&[0; 4]);
     }
+    #[inline]
+    fn refs(v: &()) -> &() {
+        v
+    }
 }
 
-impl<const W: usize> FieldStd for Flags<W> {
+impl<W: Nat> FieldStd for Flags<W> {
     std_not_stored!();
 }
 
+impl<W: Nat> FieldDefault for Flags<W> {
+    #[inline]
+    fn default_value() {}
+}
+
 macro_rules! tuple_field {
-    ($($t:ident $i:tt),*) => {
+    ($rec:ident; $($t:ident $i:tt),*) => {
+        /// The values of a layout of this arity, as read: a `#[repr(C)]` record, which the struct
+        /// generated for the layout shares its memory layout with ([`Fields`]).
+        #[repr(C)]
+        pub struct $rec<$($t),*>($(pub $t),*);
+
         impl<$($t: Field),*> Field for ($($t,)*) {
-            type Value = ($($t::Value,)*);
+            type Value = $rec<$($t::Value),*>;
             type Ref<'a> = ($($t::Ref<'a>,)*) where Self: 'a;
             const WIDTH: usize = 0 $(+ $t::WIDTH)*;
             #[inline]
             #[allow(unused_variables, unused_mut, unused_assignments, clippy::unused_unit)]
             fn read(r: &mut Reader<'_>, cx: &mut Cursor, at: usize) -> Result<Self::Value, DecodeError> {
                 let mut at = at;
-                Ok(($({
+                Ok($rec($({
                     let value = $t::read(r, cx, at)?;
                     at += $t::WIDTH;
                     value
-                },)*))
+                }),*))
             }
             #[inline]
             #[allow(unused_variables)]
             fn write(v: Self::Ref<'_>, flags: &mut Flagged, out: &mut Vec<u8>) {
                 $($t::write(v.$i, flags, out);)*
+            }
+            #[inline]
+            #[allow(unused_variables, clippy::unused_unit)]
+            fn refs(v: &Self::Value) -> Self::Ref<'_> {
+                ($($t::refs(&v.$i),)*)
             }
         }
 
@@ -405,7 +512,7 @@ macro_rules! tuple_field {
             #[inline]
             #[allow(unused_variables, clippy::unused_unit)]
             fn clone_value(v: Self::Ref<'_>) -> Self::Value {
-                ($($t::clone_value(v.$i),)*)
+                $rec($($t::clone_value(v.$i)),*)
             }
             #[inline]
             #[allow(unused_variables)]
@@ -418,45 +525,52 @@ macro_rules! tuple_field {
                 $($t::debug(v.$i, out);)*
             }
         }
+
+        impl<$($t: FieldDefault),*> FieldDefault for ($($t,)*) {
+            #[inline]
+            fn default_value() -> Self::Value {
+                $rec($($t::default_value()),*)
+            }
+        }
     };
 }
 
-tuple_field!();
-tuple_field!(T0 0);
-tuple_field!(T0 0, T1 1);
-tuple_field!(T0 0, T1 1, T2 2);
-tuple_field!(T0 0, T1 1, T2 2, T3 3);
-tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4);
-tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5);
-tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6);
-tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7);
-tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8);
-tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9);
-tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10);
-tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11);
-tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11, T12 12);
-tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11, T12 12, T13 13);
-tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11, T12 12, T13 13, T14 14);
-tuple_field!(T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11, T12 12, T13 13, T14 14, T15 15);
+tuple_field!(Rec0;);
+tuple_field!(Rec1; T0 0);
+tuple_field!(Rec2; T0 0, T1 1);
+tuple_field!(Rec3; T0 0, T1 1, T2 2);
+tuple_field!(Rec4; T0 0, T1 1, T2 2, T3 3);
+tuple_field!(Rec5; T0 0, T1 1, T2 2, T3 3, T4 4);
+tuple_field!(Rec6; T0 0, T1 1, T2 2, T3 3, T4 4, T5 5);
+tuple_field!(Rec7; T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6);
+tuple_field!(Rec8; T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7);
+tuple_field!(Rec9; T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8);
+tuple_field!(Rec10; T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9);
+tuple_field!(Rec11; T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10);
+tuple_field!(Rec12; T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11);
+tuple_field!(Rec13; T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11, T12 12);
+tuple_field!(Rec14; T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11, T12 12, T13 13);
+tuple_field!(Rec15; T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11, T12 12, T13 13, T14 14);
+tuple_field!(Rec16; T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11, T12 12, T13 13, T14 14, T15 15);
 // Wider tuples at a few arities only: each costs the runtime's build time in proportion to
 // its width, and the generator fills a layout up to the next arity with `()`, a codec of no
 // field (`src/render/rust.rs`, `WIDE_ARITIES`).
-tuple_field!(
+tuple_field!(Rec24;
     T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11,
     T12 12, T13 13, T14 14, T15 15, T16 16, T17 17, T18 18, T19 19, T20 20, T21 21, T22 22, T23 23
 );
-tuple_field!(
+tuple_field!(Rec32;
     T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11,
     T12 12, T13 13, T14 14, T15 15, T16 16, T17 17, T18 18, T19 19, T20 20, T21 21, T22 22, T23 23,
     T24 24, T25 25, T26 26, T27 27, T28 28, T29 29, T30 30, T31 31
 );
-tuple_field!(
+tuple_field!(Rec48;
     T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11,
     T12 12, T13 13, T14 14, T15 15, T16 16, T17 17, T18 18, T19 19, T20 20, T21 21, T22 22, T23 23,
     T24 24, T25 25, T26 26, T27 27, T28 28, T29 29, T30 30, T31 31, T32 32, T33 33, T34 34, T35 35,
     T36 36, T37 37, T38 38, T39 39, T40 40, T41 41, T42 42, T43 43, T44 44, T45 45, T46 46, T47 47
 );
-tuple_field!(
+tuple_field!(Rec64;
     T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11,
     T12 12, T13 13, T14 14, T15 15, T16 16, T17 17, T18 18, T19 19, T20 20, T21 21, T22 22, T23 23,
     T24 24, T25 25, T26 26, T27 27, T28 28, T29 29, T30 30, T31 31, T32 32, T33 33, T34 34, T35 35,
@@ -495,15 +609,81 @@ pub struct Info {
 
 /// A constructor or function described by its field layout. [`Bare`] (and so
 /// [`Serializable`]/[`Deserializable`]) follows for every implementor.
-pub trait Fields: Sized {
+///
+/// The provided [`from_wire`](Self::from_wire) and [`to_wire`](Self::to_wire) treat the struct
+/// and its layout's [`Value`] record as one layout (a move, a pointer cast), so a generated
+/// struct needs no method of its own: tlgen writes `#[repr(C)]` structs whose fields are the
+/// layout's stored values in order. The generated crate's build was 25% faster for it
+/// (BENCHMARKS.md).
+///
+/// # Safety
+///
+/// An implementor that keeps the provided `from_wire` or `to_wire` must be `#[repr(C)]` (or
+/// `#[repr(transparent)]` over such a struct) with, as its fields in order, exactly the values
+/// of `Wire`'s record that are not zero-sized (flags words, implied bits and fillers are `()`),
+/// each of the same type. The record is `#[repr(C)]` too, and zero-sized fields of alignment 1
+/// take no room in such a layout, so the two then have the same size, alignment and field
+/// offsets. The provided methods check size and alignment at compile time; the field types are
+/// the implementor's promise (tlgen's tests check every generated struct's). An implementor that
+/// overrides both methods has no such obligation: tlgen does so for layouts wider than
+/// [`TUPLE_WIDTH`], whose records nest.
+///
+/// A struct that breaks the checked part of the contract does not compile once it is used:
+///
+/// ```compile_fail
+/// use tlgen_runtime::tl::wire::{Fields, Flags, Info, Opt, N0};
+/// use tlgen_runtime::Serializable;
+///
+/// // `c flags:# b:flags.0?int = T` stores an `Option<i32>`, not two `i64`.
+/// #[repr(C)]
+/// struct Wrong {
+///     a: i64,
+///     b: i64,
+/// }
+///
+/// unsafe impl Fields for Wrong {
+///     const INFO: Info = Info { id: 1, name: "c", fields: "flags b" };
+///     type Wire = (Flags, Opt<i32, N0>);
+/// }
+///
+/// let _ = Wrong { a: 1, b: 2 }.to_bytes();
+/// ```
+#[allow(unsafe_code)]
+pub unsafe trait Fields: Sized {
     /// The constructor's id and names.
     const INFO: Info;
     /// The codecs of the fields, in wire order (flags words included).
     type Wire: Field;
-    /// Builds the value from what was read.
-    fn from_wire(v: <Self::Wire as Field>::Value) -> Self;
-    /// Views the value for writing.
-    fn to_wire(&self) -> <Self::Wire as Field>::Ref<'_>;
+
+    /// Builds the value from what was read: the record moved into the struct.
+    #[inline]
+    fn from_wire(v: <Self::Wire as Field>::Value) -> Self {
+        const { assert_same_layout::<Self, Value<Self>>() };
+        let v = ManuallyDrop::new(v);
+        // SAFETY: by the trait's contract `Self` has the layout of its record (size and
+        // alignment asserted above) with fields of the same types, so the record's bytes are a
+        // valid `Self`; `v` is not dropped, so the values move into the result exactly once.
+        unsafe { std::ptr::read((&raw const *v).cast::<Self>()) }
+    }
+
+    /// Views the value for writing: the struct seen as its record.
+    #[inline]
+    fn to_wire(&self) -> <Self::Wire as Field>::Ref<'_> {
+        const { assert_same_layout::<Self, Value<Self>>() };
+        // SAFETY: by the trait's contract `Self` and its record are one layout with fields of
+        // the same types, so a reference to one is a valid reference to the other, for as long.
+        let record = unsafe { &*(std::ptr::from_ref(self).cast::<Value<Self>>()) };
+        Self::Wire::refs(record)
+    }
+}
+
+/// Panics (at compile time, where called in a constant) unless `S` and `R` have the same size
+/// and alignment: the part of [`Fields`]' contract that the compiler can check.
+const fn assert_same_layout<S, R>() {
+    assert!(
+        mem::size_of::<S>() == mem::size_of::<R>() && mem::align_of::<S>() == mem::align_of::<R>(),
+        "a struct implementing tl::wire::Fields does not have the layout of its record"
+    );
 }
 
 /// The values read for constructor `T`: a (nested) tuple in wire order, `()` for flags words.
@@ -521,6 +701,16 @@ where
     T::Wire: FieldStd,
 {
     T::from_wire(T::Wire::clone_value(value.to_wire()))
+}
+
+/// `Default::default` of a constructor: each stored field's default, through its layout (what
+/// the `impl_std_traits!(T + Default)` impls call).
+#[inline]
+pub fn default<T: Fields>() -> T
+where
+    T::Wire: FieldDefault,
+{
+    T::from_wire(T::Wire::default_value())
 }
 
 /// `PartialEq::eq` of two constructors of the same type, field by field (flags words are not
@@ -549,12 +739,22 @@ where
 }
 
 /// Implements `Clone`, `PartialEq` and `Debug` for generated constructor structs (each
-/// implementing [`Fields`]) through [`clone`], [`eq`] and [`debug`]: the same behaviour as the
-/// derives, with one generic body in this crate instead of one per struct in the generated one
-/// (the three derives were about 40% of its build time). The methods are `#[inline]`: like the
-/// rest of the generated code, they are compiled where a program uses them.
+/// implementing [`Fields`]) through [`clone`], [`eq`] and [`debug`], and with `T + Default`
+/// also `Default` through [`default`]: the same behaviour as the derives, with one generic body
+/// in this crate instead of one per struct in the generated one (the derives were about 40% of
+/// its build time). The methods are `#[inline]`: like the rest of the generated code, they are
+/// compiled where a program uses them.
 #[macro_export]
 macro_rules! impl_std_traits {
+    ($t:ident + Default) => {
+        $crate::impl_std_traits!($t);
+        impl ::core::default::Default for $t {
+            #[inline]
+            fn default() -> Self {
+                $crate::tl::wire::default()
+            }
+        }
+    };
     ($($t:ident),* $(,)?) => {$(
         impl ::core::clone::Clone for $t {
             #[inline]
@@ -608,26 +808,25 @@ impl<T: Fields> Bare for T {
 mod tests {
     use super::*;
 
-    /// `c flags:# a:flags.0?true b:flags.1?int = T` (shared/vectors/tl-crc32-and-serialization.txt, section D).
+    /// `c flags:# a:flags.0?true b:flags.1?int = T` (shared/vectors/tl-crc32-and-serialization.txt, section D):
+    /// a struct with the layout of its record, as tlgen generates them.
     #[derive(Debug, PartialEq)]
+    #[repr(C)]
     struct C {
         a: bool,
         b: Option<i32>,
     }
 
-    impl Fields for C {
+    // SAFETY: `#[repr(C)]`, and its fields are the record's stored values (`bool`,
+    // `Option<i32>`) in order.
+    #[allow(unsafe_code)]
+    unsafe impl Fields for C {
         const INFO: Info = Info {
             id: 0x1234_5678,
             name: "c",
             fields: "flags a b",
         };
-        type Wire = (Flags, Bit<0>, Opt<i32, 1>);
-        fn from_wire((_, a, b): Value<Self>) -> Self {
-            Self { a, b }
-        }
-        fn to_wire(&self) -> Refs<'_, Self> {
-            (&(), &self.a, &self.b)
-        }
+        type Wire = (Flags, Bit<N0>, Opt<i32, N1>);
     }
 
     #[test]
@@ -651,21 +850,25 @@ mod tests {
 
     /// `d flags:# a:flags.0?true flags2:# n:int b:flags2.3?int = T`: a second flags word (the
     /// codecs' word parameter), a required field, and errors that name each field by its place.
+    /// Its conversions are written out (as tlgen does for layouts too wide for one record), so
+    /// it needs no particular layout: the fields are in another order than the record's.
     #[derive(Debug, PartialEq)]
     struct D {
-        a: bool,
-        n: i32,
         b: Option<i32>,
+        n: i32,
+        a: bool,
     }
 
-    impl Fields for D {
+    // SAFETY: both conversions are overridden, so the layout is free.
+    #[allow(unsafe_code)]
+    unsafe impl Fields for D {
         const INFO: Info = Info {
             id: 0x0000_00d0,
             name: "d",
             fields: "flags a flags2 n b",
         };
-        type Wire = (Flags, Bit<0>, Flags<1>, i32, Opt<i32, 3, 1>);
-        fn from_wire((_, a, _, n, b): Value<Self>) -> Self {
+        type Wire = (Flags, Bit<N0>, Flags<N1>, i32, Opt<i32, N3, N1>);
+        fn from_wire(Rec5((), a, (), n, b): Value<Self>) -> Self {
             Self { a, n, b }
         }
         fn to_wire(&self) -> Refs<'_, Self> {
@@ -679,35 +882,34 @@ mod tests {
     macro_rules! layout_g {
         ($(#[$attr:meta])* $name:ident, $tl:literal) => {
             $(#[$attr])*
+            #[repr(C)]
             struct $name {
                 a: bool,
                 self_: Option<i32>,
                 n: i32,
             }
 
-            impl Fields for $name {
+            // SAFETY: `#[repr(C)]` with the record's stored values (`bool`, `Option<i32>`,
+            // `i32`) in order.
+            #[allow(unsafe_code)]
+            unsafe impl Fields for $name {
                 const INFO: Info = Info {
                     id: 0x0000_00e0,
                     name: $tl,
                     fields: "flags a live self=self_ n",
                 };
-                type Wire = (Flags, Bit<0>, Implied, Opt<i32, 1>, i32);                fn from_wire((_, a, _, self_, n): Value<Self>) -> Self {
-                    Self { a, self_, n }
-                }
-                fn to_wire(&self) -> Refs<'_, Self> {
-                    (&(), &self.a, &(), &self.self_, &self.n)
-                }
+                type Wire = (Flags, Bit<N0>, Implied, Opt<i32, N1>, i32);
             }
         };
     }
 
     layout_g!(
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone, PartialEq, Default)]
         G,
         "g"
     );
     layout_g!(H, "h");
-    crate::impl_std_traits!(H);
+    crate::impl_std_traits!(H + Default);
 
     #[test]
     fn std_traits_behave_like_the_derives() {
@@ -724,6 +926,10 @@ mod tests {
         assert_eq!(format!("{h:?}"), format!("{g:?}").replacen('G', "H", 1));
         assert_eq!(format!("{h:#?}"), format!("{g:#?}").replacen('G', "H", 1));
         assert_eq!(format!("{h:?}"), "H { a: true, self_: Some(9), n: 5 }");
+        assert_eq!(
+            format!("{:?}", H::default()),
+            format!("{:?}", G::default()).replacen('G', "H", 1)
+        );
         let copy = h.clone();
         assert!(copy == h);
         assert!(copy.n == 5 && copy.self_ == Some(9) && copy.a);
