@@ -5,17 +5,17 @@ use ::tlgen_runtime::{tl::wire as tlw, Serializable as _};
 #[allow(unused_imports)]
 use crate::mtproto::schema::{enums, types};
 /// The boxed type `BadMsgNotification`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum BadMsgNotification {
     BadMsgNotification(types::BadMsgNotification),
     BadServerSalt(types::BadServerSalt),
 }
-impl tlw::Serializable for BadMsgNotification {
+tlw::impl_enum_traits!(BadMsgNotification);
+impl tlw::Variants for BadMsgNotification {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::BadMsgNotification(x) => x.serialize(out),
-            Self::BadServerSalt(x) => x.serialize(out),
+            Self::BadMsgNotification(x) => visitor.variant("BadMsgNotification", x),
+            Self::BadServerSalt(x) => visitor.variant("BadServerSalt", x),
         }
     }
 }
@@ -44,15 +44,15 @@ impl From<types::BadServerSalt> for BadMsgNotification {
     }
 }
 /// The boxed type `BindAuthKeyInner`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum BindAuthKeyInner {
     BindAuthKeyInner(Box<types::BindAuthKeyInner>),
 }
-impl tlw::Serializable for BindAuthKeyInner {
+tlw::impl_enum_traits!(BindAuthKeyInner);
+impl tlw::Variants for BindAuthKeyInner {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::BindAuthKeyInner(x) => x.serialize(out),
+            Self::BindAuthKeyInner(x) => visitor.variant("BindAuthKeyInner", &**x),
         }
     }
 }
@@ -74,15 +74,15 @@ impl From<types::BindAuthKeyInner> for BindAuthKeyInner {
     }
 }
 /// The boxed type `Client_DH_Inner_Data`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum ClientDhInnerData {
     ClientDhInnerData(Box<types::ClientDhInnerData>),
 }
-impl tlw::Serializable for ClientDhInnerData {
+tlw::impl_enum_traits!(ClientDhInnerData);
+impl tlw::Variants for ClientDhInnerData {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::ClientDhInnerData(x) => x.serialize(out),
+            Self::ClientDhInnerData(x) => visitor.variant("ClientDhInnerData", &**x),
         }
     }
 }
@@ -104,17 +104,17 @@ impl From<types::ClientDhInnerData> for ClientDhInnerData {
     }
 }
 /// The boxed type `DestroySessionRes`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum DestroySessionRes {
     DestroySessionNone(types::DestroySessionNone),
     DestroySessionOk(types::DestroySessionOk),
 }
-impl tlw::Serializable for DestroySessionRes {
+tlw::impl_enum_traits!(DestroySessionRes);
+impl tlw::Variants for DestroySessionRes {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::DestroySessionNone(x) => x.serialize(out),
-            Self::DestroySessionOk(x) => x.serialize(out),
+            Self::DestroySessionNone(x) => visitor.variant("DestroySessionNone", x),
+            Self::DestroySessionOk(x) => visitor.variant("DestroySessionOk", x),
         }
     }
 }
@@ -143,15 +143,15 @@ impl From<types::DestroySessionOk> for DestroySessionRes {
     }
 }
 /// The boxed type `FutureSalt`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum FutureSalt {
     FutureSalt(types::FutureSalt),
 }
-impl tlw::Serializable for FutureSalt {
+tlw::impl_enum_traits!(FutureSalt);
+impl tlw::Variants for FutureSalt {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::FutureSalt(x) => x.serialize(out),
+            Self::FutureSalt(x) => visitor.variant("FutureSalt", x),
         }
     }
 }
@@ -173,15 +173,15 @@ impl From<types::FutureSalt> for FutureSalt {
     }
 }
 /// The boxed type `FutureSalts`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum FutureSalts {
     FutureSalts(Box<types::FutureSalts>),
 }
-impl tlw::Serializable for FutureSalts {
+tlw::impl_enum_traits!(FutureSalts);
+impl tlw::Variants for FutureSalts {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::FutureSalts(x) => x.serialize(out),
+            Self::FutureSalts(x) => visitor.variant("FutureSalts", &**x),
         }
     }
 }
@@ -203,17 +203,17 @@ impl From<types::FutureSalts> for FutureSalts {
     }
 }
 /// The boxed type `MsgDetailedInfo`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum MsgDetailedInfo {
     MsgDetailedInfo(types::MsgDetailedInfo),
     MsgNewDetailedInfo(types::MsgNewDetailedInfo),
 }
-impl tlw::Serializable for MsgDetailedInfo {
+tlw::impl_enum_traits!(MsgDetailedInfo);
+impl tlw::Variants for MsgDetailedInfo {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::MsgDetailedInfo(x) => x.serialize(out),
-            Self::MsgNewDetailedInfo(x) => x.serialize(out),
+            Self::MsgDetailedInfo(x) => visitor.variant("MsgDetailedInfo", x),
+            Self::MsgNewDetailedInfo(x) => visitor.variant("MsgNewDetailedInfo", x),
         }
     }
 }
@@ -242,15 +242,15 @@ impl From<types::MsgNewDetailedInfo> for MsgDetailedInfo {
     }
 }
 /// The boxed type `MsgResendReq`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum MsgResendReq {
     MsgResendReq(types::MsgResendReq),
 }
-impl tlw::Serializable for MsgResendReq {
+tlw::impl_enum_traits!(MsgResendReq);
+impl tlw::Variants for MsgResendReq {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::MsgResendReq(x) => x.serialize(out),
+            Self::MsgResendReq(x) => visitor.variant("MsgResendReq", x),
         }
     }
 }
@@ -272,15 +272,15 @@ impl From<types::MsgResendReq> for MsgResendReq {
     }
 }
 /// The boxed type `MsgsAck`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum MsgsAck {
     MsgsAck(types::MsgsAck),
 }
-impl tlw::Serializable for MsgsAck {
+tlw::impl_enum_traits!(MsgsAck);
+impl tlw::Variants for MsgsAck {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::MsgsAck(x) => x.serialize(out),
+            Self::MsgsAck(x) => visitor.variant("MsgsAck", x),
         }
     }
 }
@@ -302,15 +302,15 @@ impl From<types::MsgsAck> for MsgsAck {
     }
 }
 /// The boxed type `MsgsAllInfo`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum MsgsAllInfo {
     MsgsAllInfo(Box<types::MsgsAllInfo>),
 }
-impl tlw::Serializable for MsgsAllInfo {
+tlw::impl_enum_traits!(MsgsAllInfo);
+impl tlw::Variants for MsgsAllInfo {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::MsgsAllInfo(x) => x.serialize(out),
+            Self::MsgsAllInfo(x) => visitor.variant("MsgsAllInfo", &**x),
         }
     }
 }
@@ -332,15 +332,15 @@ impl From<types::MsgsAllInfo> for MsgsAllInfo {
     }
 }
 /// The boxed type `MsgsStateInfo`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum MsgsStateInfo {
     MsgsStateInfo(Box<types::MsgsStateInfo>),
 }
-impl tlw::Serializable for MsgsStateInfo {
+tlw::impl_enum_traits!(MsgsStateInfo);
+impl tlw::Variants for MsgsStateInfo {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::MsgsStateInfo(x) => x.serialize(out),
+            Self::MsgsStateInfo(x) => visitor.variant("MsgsStateInfo", &**x),
         }
     }
 }
@@ -362,15 +362,15 @@ impl From<types::MsgsStateInfo> for MsgsStateInfo {
     }
 }
 /// The boxed type `MsgsStateReq`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum MsgsStateReq {
     MsgsStateReq(types::MsgsStateReq),
 }
-impl tlw::Serializable for MsgsStateReq {
+tlw::impl_enum_traits!(MsgsStateReq);
+impl tlw::Variants for MsgsStateReq {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::MsgsStateReq(x) => x.serialize(out),
+            Self::MsgsStateReq(x) => visitor.variant("MsgsStateReq", x),
         }
     }
 }
@@ -392,15 +392,15 @@ impl From<types::MsgsStateReq> for MsgsStateReq {
     }
 }
 /// The boxed type `NewSession`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum NewSession {
     Created(types::NewSessionCreated),
 }
-impl tlw::Serializable for NewSession {
+tlw::impl_enum_traits!(NewSession);
+impl tlw::Variants for NewSession {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::Created(x) => x.serialize(out),
+            Self::Created(x) => visitor.variant("Created", x),
         }
     }
 }
@@ -422,15 +422,15 @@ impl From<types::NewSessionCreated> for NewSession {
     }
 }
 /// The boxed type `Object`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum Object {
     GzipPacked(types::GzipPacked),
 }
-impl tlw::Serializable for Object {
+tlw::impl_enum_traits!(Object);
+impl tlw::Variants for Object {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::GzipPacked(x) => x.serialize(out),
+            Self::GzipPacked(x) => visitor.variant("GzipPacked", x),
         }
     }
 }
@@ -452,17 +452,17 @@ impl From<types::GzipPacked> for Object {
     }
 }
 /// The boxed type `P_Q_inner_data`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum PQInnerData {
     Dc(Box<types::PQInnerDataDc>),
     TempDc(Box<types::PQInnerDataTempDc>),
 }
-impl tlw::Serializable for PQInnerData {
+tlw::impl_enum_traits!(PQInnerData);
+impl tlw::Variants for PQInnerData {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::Dc(x) => x.serialize(out),
-            Self::TempDc(x) => x.serialize(out),
+            Self::Dc(x) => visitor.variant("Dc", &**x),
+            Self::TempDc(x) => visitor.variant("TempDc", &**x),
         }
     }
 }
@@ -491,15 +491,15 @@ impl From<types::PQInnerDataTempDc> for PQInnerData {
     }
 }
 /// The boxed type `Pong`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum Pong {
     Pong(types::Pong),
 }
-impl tlw::Serializable for Pong {
+tlw::impl_enum_traits!(Pong);
+impl tlw::Variants for Pong {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::Pong(x) => x.serialize(out),
+            Self::Pong(x) => visitor.variant("Pong", x),
         }
     }
 }
@@ -521,15 +521,15 @@ impl From<types::Pong> for Pong {
     }
 }
 /// The boxed type `ResPQ`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum ResPq {
     ResPq(Box<types::ResPq>),
 }
-impl tlw::Serializable for ResPq {
+tlw::impl_enum_traits!(ResPq);
+impl tlw::Variants for ResPq {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::ResPq(x) => x.serialize(out),
+            Self::ResPq(x) => visitor.variant("ResPq", &**x),
         }
     }
 }
@@ -551,22 +551,25 @@ impl From<types::ResPq> for ResPq {
     }
 }
 /// The boxed type `RpcDropAnswer`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Default)]
 pub enum RpcDropAnswer {
     RpcAnswerDropped(types::RpcAnswerDropped),
     #[default]
     RpcAnswerDroppedRunning,
     RpcAnswerUnknown,
 }
-impl tlw::Serializable for RpcDropAnswer {
+tlw::impl_enum_traits!(RpcDropAnswer);
+impl tlw::Variants for RpcDropAnswer {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::RpcAnswerDropped(x) => x.serialize(out),
+            Self::RpcAnswerDropped(x) => visitor.variant("RpcAnswerDropped", x),
             Self::RpcAnswerDroppedRunning => {
-                types::RpcAnswerDroppedRunning.serialize(out)
+                visitor.unit("RpcAnswerDroppedRunning", &types::RpcAnswerDroppedRunning)
             }
-            Self::RpcAnswerUnknown => types::RpcAnswerUnknown.serialize(out),
+            Self::RpcAnswerUnknown => {
+                visitor.unit("RpcAnswerUnknown", &types::RpcAnswerUnknown)
+            }
         }
     }
 }
@@ -602,15 +605,15 @@ impl From<types::RpcAnswerUnknown> for RpcDropAnswer {
     }
 }
 /// The boxed type `RpcError`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum RpcError {
     RpcError(Box<types::RpcError>),
 }
-impl tlw::Serializable for RpcError {
+tlw::impl_enum_traits!(RpcError);
+impl tlw::Variants for RpcError {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::RpcError(x) => x.serialize(out),
+            Self::RpcError(x) => visitor.variant("RpcError", &**x),
         }
     }
 }
@@ -632,15 +635,15 @@ impl From<types::RpcError> for RpcError {
     }
 }
 /// The boxed type `RpcResult`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum RpcResult {
     RpcResult(Box<types::RpcResult>),
 }
-impl tlw::Serializable for RpcResult {
+tlw::impl_enum_traits!(RpcResult);
+impl tlw::Variants for RpcResult {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::RpcResult(x) => x.serialize(out),
+            Self::RpcResult(x) => visitor.variant("RpcResult", &**x),
         }
     }
 }
@@ -662,17 +665,17 @@ impl From<types::RpcResult> for RpcResult {
     }
 }
 /// The boxed type `Server_DH_Params`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum ServerDhParams {
     Fail(Box<types::ServerDhParamsFail>),
     ServerDhParamsOk(Box<types::ServerDhParamsOk>),
 }
-impl tlw::Serializable for ServerDhParams {
+tlw::impl_enum_traits!(ServerDhParams);
+impl tlw::Variants for ServerDhParams {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::Fail(x) => x.serialize(out),
-            Self::ServerDhParamsOk(x) => x.serialize(out),
+            Self::Fail(x) => visitor.variant("Fail", &**x),
+            Self::ServerDhParamsOk(x) => visitor.variant("ServerDhParamsOk", &**x),
         }
     }
 }
@@ -701,15 +704,15 @@ impl From<types::ServerDhParamsOk> for ServerDhParams {
     }
 }
 /// The boxed type `Server_DH_inner_data`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum ServerDhInnerData {
     ServerDhInnerData(Box<types::ServerDhInnerData>),
 }
-impl tlw::Serializable for ServerDhInnerData {
+tlw::impl_enum_traits!(ServerDhInnerData);
+impl tlw::Variants for ServerDhInnerData {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::ServerDhInnerData(x) => x.serialize(out),
+            Self::ServerDhInnerData(x) => visitor.variant("ServerDhInnerData", &**x),
         }
     }
 }
@@ -731,19 +734,19 @@ impl From<types::ServerDhInnerData> for ServerDhInnerData {
     }
 }
 /// The boxed type `Set_client_DH_params_answer`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum SetClientDhParamsAnswer {
     DhGenFail(Box<types::DhGenFail>),
     DhGenOk(Box<types::DhGenOk>),
     DhGenRetry(Box<types::DhGenRetry>),
 }
-impl tlw::Serializable for SetClientDhParamsAnswer {
+tlw::impl_enum_traits!(SetClientDhParamsAnswer);
+impl tlw::Variants for SetClientDhParamsAnswer {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::DhGenFail(x) => x.serialize(out),
-            Self::DhGenOk(x) => x.serialize(out),
-            Self::DhGenRetry(x) => x.serialize(out),
+            Self::DhGenFail(x) => visitor.variant("DhGenFail", &**x),
+            Self::DhGenOk(x) => visitor.variant("DhGenOk", &**x),
+            Self::DhGenRetry(x) => visitor.variant("DhGenRetry", &**x),
         }
     }
 }
