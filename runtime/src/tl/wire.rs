@@ -826,7 +826,7 @@ struct WriteVariant<'a>(&'a mut Vec<u8>);
 
 impl<E> Visit<E> for WriteVariant<'_> {
     type Output = ();
-    #[inline]
+    #[inline(always)]
     fn variant<T: Variant<E>>(self, _: &'static str, x: &T) {
         x.serialize(self.0);
     }
@@ -890,8 +890,10 @@ pub fn enum_debug<E: Variants>(value: &E, f: &mut fmt::Formatter<'_>) -> fmt::Re
     value.visit(DebugVariant(f))
 }
 
-/// [`Serializable::serialize`] of a generated enum: the variant's constructor, boxed.
-#[inline]
+/// [`Serializable::serialize`] of a generated enum: the variant's constructor, boxed. Always
+/// inlined, with its visitor, so that writing an enum costs what a `match` of its own did
+/// (`#[inline]` alone left serializing `messages.Messages` 3% slower).
+#[inline(always)]
 pub fn enum_serialize<E: Variants>(value: &E, out: &mut Vec<u8>) {
     value.visit(WriteVariant(out));
 }
