@@ -8,8 +8,9 @@
 pub mod enums;
 pub mod functions;
 pub mod types;
-/// Every constructor and function id with its TL name, sorted by id.
-pub static NAMES: &[(u32, &str)] = &[
+/// Every constructor and function id with its TL name, sorted by id. (A constant, like
+/// everything here compiled only where it is used.)
+pub const NAMES: &[(u32, &str)] = &[
     (0x04deb57d, "msgs_state_info"),
     (0x05162463, "resPQ"),
     (0x0949d9dc, "future_salt"),
@@ -52,6 +53,7 @@ pub static NAMES: &[(u32, &str)] = &[
     (0xf5045f1f, "set_client_DH_params"),
 ];
 /// The TL name of a constructor or function id, for messages about unknown values.
+#[inline]
 pub fn name_of(id: u32) -> Option<&'static str> {
     NAMES.binary_search_by_key(&id, |&(i, _)| i).ok().map(|i| NAMES[i].1)
 }

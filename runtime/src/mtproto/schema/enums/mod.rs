@@ -44,15 +44,15 @@ impl From<types::BadServerSalt> for BadMsgNotification {
     }
 }
 /// The boxed type `BindAuthKeyInner`: one variant per constructor.
+#[derive(Debug, Clone, PartialEq)]
 pub enum BindAuthKeyInner {
     BindAuthKeyInner(Box<types::BindAuthKeyInner>),
 }
-tlw::impl_enum_traits!(BindAuthKeyInner);
-impl tlw::Variants for BindAuthKeyInner {
+impl tlw::Serializable for BindAuthKeyInner {
     #[inline]
-    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
+    fn serialize(&self, out: &mut Vec<u8>) {
         match self {
-            Self::BindAuthKeyInner(x) => visitor.variant("BindAuthKeyInner", &**x),
+            Self::BindAuthKeyInner(x) => x.serialize(out),
         }
     }
 }
@@ -74,15 +74,15 @@ impl From<types::BindAuthKeyInner> for BindAuthKeyInner {
     }
 }
 /// The boxed type `Client_DH_Inner_Data`: one variant per constructor.
+#[derive(Debug, Clone, PartialEq)]
 pub enum ClientDhInnerData {
     ClientDhInnerData(Box<types::ClientDhInnerData>),
 }
-tlw::impl_enum_traits!(ClientDhInnerData);
-impl tlw::Variants for ClientDhInnerData {
+impl tlw::Serializable for ClientDhInnerData {
     #[inline]
-    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
+    fn serialize(&self, out: &mut Vec<u8>) {
         match self {
-            Self::ClientDhInnerData(x) => visitor.variant("ClientDhInnerData", &**x),
+            Self::ClientDhInnerData(x) => x.serialize(out),
         }
     }
 }
@@ -143,15 +143,15 @@ impl From<types::DestroySessionOk> for DestroySessionRes {
     }
 }
 /// The boxed type `FutureSalt`: one variant per constructor.
+#[derive(Debug, Clone, PartialEq)]
 pub enum FutureSalt {
     FutureSalt(types::FutureSalt),
 }
-tlw::impl_enum_traits!(FutureSalt);
-impl tlw::Variants for FutureSalt {
+impl tlw::Serializable for FutureSalt {
     #[inline]
-    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
+    fn serialize(&self, out: &mut Vec<u8>) {
         match self {
-            Self::FutureSalt(x) => visitor.variant("FutureSalt", x),
+            Self::FutureSalt(x) => x.serialize(out),
         }
     }
 }
@@ -173,15 +173,15 @@ impl From<types::FutureSalt> for FutureSalt {
     }
 }
 /// The boxed type `FutureSalts`: one variant per constructor.
+#[derive(Debug, Clone, PartialEq)]
 pub enum FutureSalts {
     FutureSalts(Box<types::FutureSalts>),
 }
-tlw::impl_enum_traits!(FutureSalts);
-impl tlw::Variants for FutureSalts {
+impl tlw::Serializable for FutureSalts {
     #[inline]
-    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
+    fn serialize(&self, out: &mut Vec<u8>) {
         match self {
-            Self::FutureSalts(x) => visitor.variant("FutureSalts", &**x),
+            Self::FutureSalts(x) => x.serialize(out),
         }
     }
 }
@@ -242,15 +242,15 @@ impl From<types::MsgNewDetailedInfo> for MsgDetailedInfo {
     }
 }
 /// The boxed type `MsgResendReq`: one variant per constructor.
+#[derive(Debug, Clone, PartialEq)]
 pub enum MsgResendReq {
     MsgResendReq(types::MsgResendReq),
 }
-tlw::impl_enum_traits!(MsgResendReq);
-impl tlw::Variants for MsgResendReq {
+impl tlw::Serializable for MsgResendReq {
     #[inline]
-    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
+    fn serialize(&self, out: &mut Vec<u8>) {
         match self {
-            Self::MsgResendReq(x) => visitor.variant("MsgResendReq", x),
+            Self::MsgResendReq(x) => x.serialize(out),
         }
     }
 }
@@ -272,15 +272,15 @@ impl From<types::MsgResendReq> for MsgResendReq {
     }
 }
 /// The boxed type `MsgsAck`: one variant per constructor.
+#[derive(Debug, Clone, PartialEq)]
 pub enum MsgsAck {
     MsgsAck(types::MsgsAck),
 }
-tlw::impl_enum_traits!(MsgsAck);
-impl tlw::Variants for MsgsAck {
+impl tlw::Serializable for MsgsAck {
     #[inline]
-    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
+    fn serialize(&self, out: &mut Vec<u8>) {
         match self {
-            Self::MsgsAck(x) => visitor.variant("MsgsAck", x),
+            Self::MsgsAck(x) => x.serialize(out),
         }
     }
 }
@@ -302,15 +302,15 @@ impl From<types::MsgsAck> for MsgsAck {
     }
 }
 /// The boxed type `MsgsAllInfo`: one variant per constructor.
+#[derive(Debug, Clone, PartialEq)]
 pub enum MsgsAllInfo {
     MsgsAllInfo(Box<types::MsgsAllInfo>),
 }
-tlw::impl_enum_traits!(MsgsAllInfo);
-impl tlw::Variants for MsgsAllInfo {
+impl tlw::Serializable for MsgsAllInfo {
     #[inline]
-    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
+    fn serialize(&self, out: &mut Vec<u8>) {
         match self {
-            Self::MsgsAllInfo(x) => visitor.variant("MsgsAllInfo", &**x),
+            Self::MsgsAllInfo(x) => x.serialize(out),
         }
     }
 }
@@ -332,15 +332,15 @@ impl From<types::MsgsAllInfo> for MsgsAllInfo {
     }
 }
 /// The boxed type `MsgsStateInfo`: one variant per constructor.
+#[derive(Debug, Clone, PartialEq)]
 pub enum MsgsStateInfo {
     MsgsStateInfo(Box<types::MsgsStateInfo>),
 }
-tlw::impl_enum_traits!(MsgsStateInfo);
-impl tlw::Variants for MsgsStateInfo {
+impl tlw::Serializable for MsgsStateInfo {
     #[inline]
-    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
+    fn serialize(&self, out: &mut Vec<u8>) {
         match self {
-            Self::MsgsStateInfo(x) => visitor.variant("MsgsStateInfo", &**x),
+            Self::MsgsStateInfo(x) => x.serialize(out),
         }
     }
 }
@@ -362,15 +362,15 @@ impl From<types::MsgsStateInfo> for MsgsStateInfo {
     }
 }
 /// The boxed type `MsgsStateReq`: one variant per constructor.
+#[derive(Debug, Clone, PartialEq)]
 pub enum MsgsStateReq {
     MsgsStateReq(types::MsgsStateReq),
 }
-tlw::impl_enum_traits!(MsgsStateReq);
-impl tlw::Variants for MsgsStateReq {
+impl tlw::Serializable for MsgsStateReq {
     #[inline]
-    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
+    fn serialize(&self, out: &mut Vec<u8>) {
         match self {
-            Self::MsgsStateReq(x) => visitor.variant("MsgsStateReq", x),
+            Self::MsgsStateReq(x) => x.serialize(out),
         }
     }
 }
@@ -392,15 +392,15 @@ impl From<types::MsgsStateReq> for MsgsStateReq {
     }
 }
 /// The boxed type `NewSession`: one variant per constructor.
+#[derive(Debug, Clone, PartialEq)]
 pub enum NewSession {
     Created(types::NewSessionCreated),
 }
-tlw::impl_enum_traits!(NewSession);
-impl tlw::Variants for NewSession {
+impl tlw::Serializable for NewSession {
     #[inline]
-    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
+    fn serialize(&self, out: &mut Vec<u8>) {
         match self {
-            Self::Created(x) => visitor.variant("Created", x),
+            Self::Created(x) => x.serialize(out),
         }
     }
 }
@@ -422,15 +422,15 @@ impl From<types::NewSessionCreated> for NewSession {
     }
 }
 /// The boxed type `Object`: one variant per constructor.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Object {
     GzipPacked(types::GzipPacked),
 }
-tlw::impl_enum_traits!(Object);
-impl tlw::Variants for Object {
+impl tlw::Serializable for Object {
     #[inline]
-    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
+    fn serialize(&self, out: &mut Vec<u8>) {
         match self {
-            Self::GzipPacked(x) => visitor.variant("GzipPacked", x),
+            Self::GzipPacked(x) => x.serialize(out),
         }
     }
 }
@@ -491,15 +491,15 @@ impl From<types::PQInnerDataTempDc> for PQInnerData {
     }
 }
 /// The boxed type `Pong`: one variant per constructor.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Pong {
     Pong(types::Pong),
 }
-tlw::impl_enum_traits!(Pong);
-impl tlw::Variants for Pong {
+impl tlw::Serializable for Pong {
     #[inline]
-    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
+    fn serialize(&self, out: &mut Vec<u8>) {
         match self {
-            Self::Pong(x) => visitor.variant("Pong", x),
+            Self::Pong(x) => x.serialize(out),
         }
     }
 }
@@ -521,15 +521,15 @@ impl From<types::Pong> for Pong {
     }
 }
 /// The boxed type `ResPQ`: one variant per constructor.
+#[derive(Debug, Clone, PartialEq)]
 pub enum ResPq {
     ResPq(Box<types::ResPq>),
 }
-tlw::impl_enum_traits!(ResPq);
-impl tlw::Variants for ResPq {
+impl tlw::Serializable for ResPq {
     #[inline]
-    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
+    fn serialize(&self, out: &mut Vec<u8>) {
         match self {
-            Self::ResPq(x) => visitor.variant("ResPq", &**x),
+            Self::ResPq(x) => x.serialize(out),
         }
     }
 }
@@ -605,15 +605,15 @@ impl From<types::RpcAnswerUnknown> for RpcDropAnswer {
     }
 }
 /// The boxed type `RpcError`: one variant per constructor.
+#[derive(Debug, Clone, PartialEq)]
 pub enum RpcError {
     RpcError(Box<types::RpcError>),
 }
-tlw::impl_enum_traits!(RpcError);
-impl tlw::Variants for RpcError {
+impl tlw::Serializable for RpcError {
     #[inline]
-    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
+    fn serialize(&self, out: &mut Vec<u8>) {
         match self {
-            Self::RpcError(x) => visitor.variant("RpcError", &**x),
+            Self::RpcError(x) => x.serialize(out),
         }
     }
 }
@@ -635,15 +635,15 @@ impl From<types::RpcError> for RpcError {
     }
 }
 /// The boxed type `RpcResult`: one variant per constructor.
+#[derive(Debug, Clone, PartialEq)]
 pub enum RpcResult {
     RpcResult(Box<types::RpcResult>),
 }
-tlw::impl_enum_traits!(RpcResult);
-impl tlw::Variants for RpcResult {
+impl tlw::Serializable for RpcResult {
     #[inline]
-    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
+    fn serialize(&self, out: &mut Vec<u8>) {
         match self {
-            Self::RpcResult(x) => visitor.variant("RpcResult", &**x),
+            Self::RpcResult(x) => x.serialize(out),
         }
     }
 }
@@ -704,15 +704,15 @@ impl From<types::ServerDhParamsOk> for ServerDhParams {
     }
 }
 /// The boxed type `Server_DH_inner_data`: one variant per constructor.
+#[derive(Debug, Clone, PartialEq)]
 pub enum ServerDhInnerData {
     ServerDhInnerData(Box<types::ServerDhInnerData>),
 }
-tlw::impl_enum_traits!(ServerDhInnerData);
-impl tlw::Variants for ServerDhInnerData {
+impl tlw::Serializable for ServerDhInnerData {
     #[inline]
-    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
+    fn serialize(&self, out: &mut Vec<u8>) {
         match self {
-            Self::ServerDhInnerData(x) => visitor.variant("ServerDhInnerData", &**x),
+            Self::ServerDhInnerData(x) => x.serialize(out),
         }
     }
 }
