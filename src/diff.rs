@@ -32,7 +32,7 @@
 //! | function result changed | breaking when `RemoteCall::Return` is spelled differently | incompatible |
 //! | constructor now builds another type | breaking | incompatible |
 //! | type parameters renamed | breaking | compatible |
-//! | optional field (`flags.N?T`, `flags.N?true`) added | compatible when the struct derives `Default` before and after (`..Default::default()` keeps compiling), else breaking | incompatible; compatible for a `?true` bit of a flags word that was already there (a decoder that does not know the bit ignores it) |
+//! | optional field (`flags.N?T`, `flags.N?true`) added | compatible when the struct implements `Default` before and after (`..Default::default()` keeps compiling), else breaking | incompatible; compatible for a `?true` bit of a flags word that was already there (a decoder that does not know the bit ignores it) |
 //! | required field added | breaking (every struct literal must name it) | incompatible |
 //! | field added to a struct that had no stored field | breaking (a unit struct gains fields) | incompatible |
 //! | `flags:#` word, or a `?true` implied by a valued field, added or removed | compatible (not stored) | incompatible |
@@ -42,7 +42,7 @@
 //! | flag bit moved | compatible | incompatible |
 //! | fields reordered | compatible (named fields) | incompatible |
 //! | layout changed but the id did not | compatible | incompatible (peers cannot tell the layouts apart) |
-//! | struct no longer derives `Default` | breaking | compatible |
+//! | struct no longer implements `Default` | breaking | compatible |
 //! | constructor's enum variant now boxed, or now inline (its struct, as the renderer estimates it, crossed 24 bytes, or it joined or left a cycle of types) | breaking (`Enum::Variant(x)` holds `Box<T>` instead of `T`, or the reverse; `.into()` and field access through `x` keep working) | compatible |
 //! | variant added to a type's enum | breaks exhaustive `match`es (the enums are not `#[non_exhaustive]`): counted as breaking | compatible |
 //! | variant removed | breaking | incompatible |
@@ -268,9 +268,9 @@ pub enum What {
     },
     /// Fields kept their names but not their order.
     FieldsReordered,
-    /// The struct no longer derives `Default`.
+    /// The struct no longer implements `Default`.
     DefaultLost,
-    /// The struct now derives `Default`.
+    /// The struct now implements `Default`.
     DefaultGained,
     /// The constructor's enum variant holds it in a `Box` now (`boxed`), or inline now.
     BoxingChanged {
@@ -336,8 +336,8 @@ impl What {
                 format!("field `{field}` flag moved `{from}` → `{to}`")
             }
             Self::FieldsReordered => "fields reordered".to_string(),
-            Self::DefaultLost => "no longer derives `Default`".to_string(),
-            Self::DefaultGained => "now derives `Default`".to_string(),
+            Self::DefaultLost => "no longer implements `Default`".to_string(),
+            Self::DefaultGained => "now implements `Default`".to_string(),
             Self::BoxingChanged { boxed: true } => {
                 "its enum variant holds it in a `Box` now".to_string()
             }
@@ -349,8 +349,8 @@ impl What {
             Self::VariantRenamed { from, to } => format!("variant `{from}` renamed to `{to}`"),
             Self::DefaultVariantChanged { from, to } => match (from, to) {
                 (Some(a), Some(b)) => format!("`Default` variant `{a}` → `{b}`"),
-                (Some(a), None) => format!("no longer derives `Default` (was `{a}`)"),
-                (None, Some(b)) => format!("now derives `Default` (`{b}`)"),
+                (Some(a), None) => format!("no longer implements `Default` (was `{a}`)"),
+                (None, Some(b)) => format!("now implements `Default` (`{b}`)"),
                 (None, None) => "`Default` unchanged".to_string(),
             },
         }
@@ -1073,7 +1073,7 @@ fn condition(kind: &FieldKind) -> Option<(&str, u32)> {
     }
 }
 
-/// Field-level details of a matched pair. `keeps_default`: the struct derives `Default` in both
+/// Field-level details of a matched pair. `keeps_default`: the struct implements `Default` in both
 /// schemas, so an added optional field does not break `..Default::default()` literals.
 fn compare_fields(o: &Definition, n: &Definition, keeps_default: bool) -> Vec<Detail> {
     let of = &o.fields;
@@ -1252,12 +1252,12 @@ fn added_field(
     } else if keeps_default {
         (
             Source::Compatible,
-            "optional, and the struct derives `Default`: `..Default::default()` keeps compiling",
+            "optional, and the struct implements `Default`: `..Default::default()` keeps compiling",
         )
     } else {
         (
             Source::Breaking,
-            "optional, but the struct does not derive `Default`: every struct literal must name it",
+            "optional, but the struct does not implement `Default`: every struct literal must name it",
         )
     };
     Detail {

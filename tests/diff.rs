@@ -283,7 +283,7 @@ fn an_optional_field_added_to_a_default_struct_is_not_breaking() {
 Constructors (1):
   ~ foo 0x00000002  [wire-incompatible]
       · id 0x00000001 → 0x00000002  [wire-incompatible]
-      · field `b:flags.0?int` added  [wire-incompatible] (optional, and the struct derives `Default`: `..Default::default()` keeps compiling)
+      · field `b:flags.0?int` added  [wire-incompatible] (optional, and the struct implements `Default`: `..Default::default()` keeps compiling)
 "
     );
 }
@@ -300,7 +300,7 @@ Constructors (1):
   ~ foo 0x00000002  [breaking, wire-incompatible]
       · id 0x00000001 → 0x00000002  [wire-incompatible]
       · field `flags:#` added  [wire-incompatible] (not a struct field)
-      · field `c:flags.0?long` added  [wire-incompatible] (optional, and the struct derives `Default`: `..Default::default()` keeps compiling)
+      · field `c:flags.0?long` added  [wire-incompatible] (optional, and the struct implements `Default`: `..Default::default()` keeps compiling)
       · its enum variant holds it in a `Box` now  [breaking] (`Enum::Variant(x)` holds a `Box<T>` now, not a `T`, as the struct is wider than 24 bytes or in a cycle of types: building the variant without `.into()` or moving `x` out stops compiling)
 "
     );
@@ -326,7 +326,7 @@ fn an_optional_field_added_to_a_struct_without_default_is_breaking() {
 Constructors (1):
   ~ foo 0x00000002  [breaking, wire-incompatible]
       · id 0x00000001 → 0x00000002  [wire-incompatible]
-      · field `c:flags.0?int` added  [breaking, wire-incompatible] (optional, but the struct does not derive `Default`: every struct literal must name it)
+      · field `c:flags.0?int` added  [breaking, wire-incompatible] (optional, but the struct does not implement `Default`: every struct literal must name it)
 "
     );
 }
@@ -353,7 +353,7 @@ fn a_flag_bit_added_to_an_existing_word_keeps_the_wire() {
 
 Constructors (1):
   ~ foo 0x00000001
-      · field `b:flags.1?true` added (optional, and the struct derives `Default`: `..Default::default()` keeps compiling)
+      · field `b:flags.1?true` added (optional, and the struct implements `Default`: `..Default::default()` keeps compiling)
 "
     );
 }
@@ -537,12 +537,12 @@ Types (1):
   ~ Maybe  [breaking, wire-incompatible]
       · variant `empty` removed  [breaking, wire-incompatible]
       · variant `other` added  [breaks exhaustive matches]
-      · no longer derives `Default` (was `empty`)  [breaking] (`Default::default()` stops compiling)
+      · no longer implements `Default` (was `empty`)  [breaking] (`Default::default()` stops compiling)
 
 Constructors (3):
   - empty#00000001 = Maybe;  [breaking, wire-incompatible]
   ~ holder 0x00000003  [breaking]
-      · no longer derives `Default`  [breaking] (`Default::default()` and `..Default::default()` stop compiling)
+      · no longer implements `Default`  [breaking] (`Default::default()` and `..Default::default()` stop compiling)
   + other#00000004 y:int = Maybe;
 "
     );

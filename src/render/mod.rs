@@ -211,7 +211,7 @@ pub struct EnumView {
     pub doc: Vec<String>,
     /// One per constructor.
     pub variants: Vec<VariantView>,
-    /// Whether it derives `Default` (it has a constructor without fields).
+    /// Whether it implements `Default` (it has a constructor without fields).
     pub default: bool,
 }
 
@@ -371,7 +371,7 @@ pub struct Shapes<'a> {
     schema: &'a Schema,
     /// Constructors that can reach themselves through inline (non-vector) fields.
     recursive: BTreeSet<Name>,
-    /// Constructors whose structs can derive `Default`.
+    /// Constructors whose structs can implement `Default`.
     defaultable: BTreeSet<Name>,
     /// Constructors held in a `Box` by their enum's variant.
     boxed: BTreeSet<Name>,
@@ -503,7 +503,7 @@ impl<'a> Shapes<'a> {
         layout.padded()
     }
 
-    /// The constructors whose structs can derive `Default`: those whose stored fields all have
+    /// The constructors whose structs can implement `Default`: those whose stored fields all have
     /// a default (the least fixed point: a struct that holds itself bare, through any chain,
     /// has none). Walked children first, with a stack of its own.
     fn defaultable_structs(&self, graph: &Holding<'_>) -> BTreeSet<Name> {
@@ -580,7 +580,7 @@ impl<'a> Shapes<'a> {
         }
     }
 
-    /// Whether the struct generated for `d` derives `Default`.
+    /// Whether the struct generated for `d` implements `Default`.
     pub fn derives_default(&self, d: &Definition) -> bool {
         match d.section {
             Section::Types => self.defaultable.contains(&d.name),
@@ -588,7 +588,7 @@ impl<'a> Shapes<'a> {
         }
     }
 
-    /// An enum derives `Default` when one of its constructors has no fields.
+    /// An enum implements `Default` when one of its constructors has no fields.
     fn enum_default(&self, name: &Name) -> bool {
         self.default_variant(name).is_some()
     }
