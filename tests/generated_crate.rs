@@ -1,4 +1,4 @@
-//! The generated code for real schemas compiles under `#![deny(warnings)]`, and round-trips:
+//! The generated code for real schemas compiles under `#![deny(warnings, unsafe_code)]`, and round-trips:
 //! random valid bytes of every constructor and function of `telegram/api.tl` decode, encode to the
 //! same bytes, and decode to an equal value. Also golden bytes and the nesting bound.
 //!
@@ -256,7 +256,7 @@ fn write_if_changed(path: &Path, contents: &str) {
     }
 }
 
-/// Generates `schema` into `dir/src` as a crate root under `#![deny(warnings)]`.
+/// Generates `schema` into `dir/src` as a crate root under `#![deny(warnings, unsafe_code)]`.
 fn generate_crate(dir: &Path, name: &str, schema: &Path, layer: Option<i32>) {
     let runtime = common::root().join("runtime");
     write_if_changed(
@@ -276,9 +276,15 @@ fn generate_crate(dir: &Path, name: &str, schema: &Path, layer: Option<i32>) {
     tlgen::generate(&config).unwrap_or_else(|e| panic!("{}: {e}", schema.display()));
     let lib = dir.join("src/lib.rs");
     let text = std::fs::read_to_string(&lib).unwrap();
-    if !text.contains("#![deny(warnings)]") {
+    // `unsafe_code` denied too, as a user's crate may: the generated modules allow it where
+    // they hold their `unsafe impl tlw::Fields`.
+    if !text.contains("#![deny(warnings, unsafe_code)]") {
         let (header, rest) = text.split_once('\n').unwrap();
-        std::fs::write(&lib, format!("{header}\n#![deny(warnings)]\n{rest}")).unwrap();
+        std::fs::write(
+            &lib,
+            format!("{header}\n#![deny(warnings, unsafe_code)]\n{rest}"),
+        )
+        .unwrap();
     }
 }
 
