@@ -177,28 +177,38 @@ impl<'a> Samples<'a> {
     }
 }
 
-/// Rust paths of the generated items, from the generator's own view model.
-fn rust_paths(schema: &Schema) -> (BTreeMap<String, String>, BTreeMap<String, (String, usize)>) {
+/// The generator's own view model of the api.tl crate: each file's views with the Rust path of
+/// its module (`types::messages`).
+fn api_views(schema: &Schema) -> Vec<(String, tlgen::render::FileView)> {
     let opts = tlgen::render::RenderOptions {
         schema_file: "api.tl".into(),
         layer: Some(228),
         module_path: "crate".into(),
     };
     let views = tlgen::render::views(schema, &opts).unwrap();
+    views
+        .into_iter()
+        .map(|(_, file)| {
+            let module =
+                (file.path.trim_end_matches(".rs").trim_end_matches("/mod")).replace('/', "::");
+            (module, file)
+        })
+        .collect()
+}
+
+/// Rust paths of the generated items, from the generator's own view model.
+fn rust_paths(
+    views: &[(String, tlgen::render::FileView)],
+) -> (BTreeMap<String, String>, BTreeMap<String, (String, usize)>) {
     let mut enums = BTreeMap::new();
     let mut functions = BTreeMap::new();
-    for (_, file) in views {
-        let module = file
-            .path
-            .trim_end_matches(".rs")
-            .trim_end_matches("/mod")
-            .replace('/', "::");
-        for e in file.enums {
-            enums.insert(e.tl_name, format!("gen_api::{module}::{}", e.name));
+    for (module, file) in views {
+        for e in &file.enums {
+            enums.insert(e.tl_name.clone(), format!("gen_api::{module}::{}", e.name));
         }
-        for s in file.structs.into_iter().filter(|s| s.function) {
+        for s in file.structs.iter().filter(|s| s.function) {
             functions.insert(
-                s.tl_name,
+                s.tl_name.clone(),
                 (format!("gen_api::{module}::{}", s.name), s.generics.len()),
             );
         }
@@ -210,20 +220,12 @@ fn rust_paths(schema: &Schema) -> (BTreeMap<String, String>, BTreeMap<String, (S
 /// (`tl::wire::Fields`), that each stored field has the record's type at that place (`[&a, &b]`
 /// compiles only when both are of one type) and its offset (constant assertions). Its build
 /// is the check; the round trip then exercises the same conversions at run time.
-fn layout_checks(schema: &Schema) -> (String, usize) {
-    let opts = tlgen::render::RenderOptions {
-        schema_file: "api.tl".into(),
-        layer: Some(228),
-        module_path: "crate".into(),
-    };
+fn layout_checks(views: &[(String, tlgen::render::FileView)]) -> (String, usize) {
     let mut out = String::from(
         "//! Layout checks written by tests/generated_crate.rs.\n#![allow(dead_code, non_snake_case)]\nuse core::mem::offset_of;\nuse tlgen_runtime::tl::wire::Value;\n",
     );
     let mut checked = 0;
-    let views = tlgen::render::views(schema, &opts).unwrap();
-    for (_, file) in views {
-        let module =
-            (file.path.trim_end_matches(".rs").trim_end_matches("/mod")).replace('/', "::");
+    for (module, file) in views {
         for st in file
             .structs
             .iter()
@@ -321,7 +323,8 @@ fn generated_crates_compile_and_round_trip() {
     let text = std::fs::read_to_string(&api).unwrap();
     let (schema, _) = tlgen::check("api.tl", &text);
     let schema = schema.unwrap();
-    let (enums, functions) = rust_paths(&schema);
+    let views = api_views(&schema);
+    let (enums, functions) = rust_paths(&views);
     let mut kinds: Vec<String> = Vec::new();
     let mut samples = Vec::new();
     let mut gen = Samples {
@@ -366,7 +369,7 @@ fn generated_crates_compile_and_round_trip() {
     }
     let harness = HARNESS.replace("/*DISPATCH*/", &dispatch);
     write_if_changed(&ws.join("gen-api/src/bin/roundtrip.rs"), &harness);
-    let (layouts, checked) = layout_checks(&schema);
+    let (layouts, checked) = layout_checks(&views);
     assert!(
         checked > 2_000,
         "only {checked} structs share their record's layout"

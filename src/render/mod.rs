@@ -174,11 +174,12 @@ pub struct StructView {
     pub wire: String,
     /// TL names of the wire fields, in order, separated by spaces.
     pub field_names: String,
-    /// The pattern that takes the read record apart (written out only when `explicit`).
+    /// With `explicit`: the pattern that takes the read record apart (else empty).
     pub pattern: String,
-    /// The stored fields, as the value built from the pattern lists them (`a, b, `).
+    /// With `explicit`: the stored fields, as the value built from the pattern lists them
+    /// (`a, b, `; else empty).
     pub init: String,
-    /// The tuple of references written out.
+    /// With `explicit`: the tuple of references written out (else empty).
     pub refs: String,
 }
 
@@ -929,30 +930,30 @@ impl Builder<'_> {
             doc.push(String::new());
         }
         let wire = rust::tuple(&fields.iter().map(|f| f.codec.clone()).collect::<Vec<_>>());
-        let pattern = rust::record_pattern(
-            &fields
-                .iter()
+        // Conversions are written out only for a layout too wide for one record.
+        let explicit = fields.len() > rust::TUPLE_WIDTH;
+        let (pattern, init, refs) = if explicit {
+            let pattern: Vec<String> = (fields.iter())
                 .map(|f| if f.stored { f.name.clone() } else { "_".into() })
-                .collect::<Vec<_>>(),
-        );
-        let refs = rust::tuple(
-            &fields
-                .iter()
+                .collect();
+            let refs: Vec<String> = (fields.iter())
                 .map(|f| match f.kind {
                     "flags" | "implied" => "&()".to_string(),
                     _ => format!("&self.{}", f.name),
                 })
-                .collect::<Vec<_>>(),
-        );
+                .collect();
+            let init = (fields.iter().filter(|f| f.stored))
+                .map(|f| format!("{}, ", f.name))
+                .collect();
+            (rust::record_pattern(&pattern), init, rust::tuple(&refs))
+        } else {
+            Default::default()
+        };
         Ok(StructView {
-            explicit: fields.len() > rust::TUPLE_WIDTH,
+            explicit,
             wire,
             pattern,
-            init: fields
-                .iter()
-                .filter(|f| f.stored)
-                .map(|f| format!("{}, ", f.name))
-                .collect(),
+            init,
             refs,
             // TL names (for errors), with the Rust name after `=` where the struct's field is
             // named otherwise (for `Debug`, which prints it as a derive would).

@@ -17,7 +17,8 @@
 //! generated struct is `#[repr(C)]` with the same stored values in the same order, so the
 //! record and the struct are one layout: [`Fields`] converts between them without a method per
 //! struct (see its safety section). Those two methods per struct, with their wide signatures,
-//! were a quarter of the generated crate's build time and an eighth of its peak memory.
+//! were more than a quarter of the generated crate's build time and a seventh of its peak
+//! memory (BENCHMARKS.md).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -613,8 +614,8 @@ pub struct Info {
 /// The provided [`from_wire`](Self::from_wire) and [`to_wire`](Self::to_wire) treat the struct
 /// and its layout's [`Value`] record as one layout (a move, a pointer cast), so a generated
 /// struct needs no method of its own: tlgen writes `#[repr(C)]` structs whose fields are the
-/// layout's stored values in order. The generated crate's build was 25% faster for it
-/// (BENCHMARKS.md).
+/// layout's stored values in order. The generated crate built 29% faster and in 14% less
+/// memory for it (BENCHMARKS.md).
 ///
 /// # Safety
 ///
