@@ -39,6 +39,7 @@ fn generate(c: &mut Criterion) {
         layer: Some(228),
         check: false,
         module_path: None,
+        runtime_path: None,
     };
     group.bench_function("to_disk_unchanged", |b| {
         b.iter(|| tlgen::generate(&config).unwrap())

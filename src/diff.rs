@@ -43,11 +43,11 @@
 //! | fields reordered | compatible (named fields) | incompatible |
 //! | layout changed but the id did not | compatible | incompatible (peers cannot tell the layouts apart) |
 //! | struct no longer implements `Default` | breaking | compatible |
-//! | constructor's enum variant now boxed, or now inline (its struct, as the renderer estimates it, crossed 24 bytes, or it joined or left a cycle of types) | breaking (`Enum::Variant(x)` holds `Box<T>` instead of `T`, or the reverse; `.into()` and field access through `x` keep working) | compatible |
+//! | constructor's enum variant now boxed, or now a unit variant (the constructor gained its first field, or lost its last) | breaking (`Enum::Variant` becomes `Enum::Variant(Box<T>)`, or the reverse) | compatible |
 //! | variant added to a type's enum | breaks exhaustive `match`es (the enums are not `#[non_exhaustive]`): counted as breaking | compatible |
 //! | variant removed | breaking | incompatible |
 //! | variant renamed (its constructor renamed, same id) | breaking | compatible |
-//! | enum loses its `Default` (no constructor without fields left) | breaking | compatible |
+//! | enum loses its `Default` (no `…Empty` constructor without fields left) | breaking | compatible |
 //! | enum gains `Default`, or its `Default` variant changes | compatible (`Default::default()` may yield another variant) | compatible |
 //!
 //! A changed definition is as breaking as its worst detail, and wire-incompatible when any
@@ -69,9 +69,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::diag::Severity;
+use crate::ir::Section;
 use crate::ir::{Definition, Field, FieldKind, Name, Schema, Ty};
-use crate::parse::Section;
 use crate::render::rust;
+use crate::shapes::Shapes;
 
 /// Arguments of `tlgen diff`.
 #[derive(clap::Args, Debug, Clone)]
@@ -294,7 +295,7 @@ pub enum What {
         /// New constructor name.
         to: String,
     },
-    /// The enum's `Default` variant (its first constructor without fields) changed.
+    /// The enum's `Default` variant (its `…Empty` constructor without fields) changed.
     DefaultVariantChanged {
         /// Old default constructor, if any.
         from: Option<String>,
@@ -342,7 +343,7 @@ impl What {
                 "its enum variant holds it in a `Box` now".to_string()
             }
             Self::BoxingChanged { boxed: false } => {
-                "its enum variant holds it inline now, not in a `Box`".to_string()
+                "its enum variant holds nothing now".to_string()
             }
             Self::VariantAdded { constructor } => format!("variant `{constructor}` added"),
             Self::VariantRemoved { constructor } => format!("variant `{constructor}` removed"),
@@ -464,8 +465,8 @@ pub struct Diff {
 /// Compares two checked schemas; `old_file` and `new_file` name them in the output (only their
 /// file names are kept).
 pub fn diff(old_file: &str, old: &Schema, new_file: &str, new: &Schema) -> Diff {
-    let old_facts = Facts::new(old);
-    let new_facts = Facts::new(new);
+    let old_facts = Shapes::new(old);
+    let new_facts = Shapes::new(new);
     let mut changes = Vec::new();
     let mut renamed_ctors: BTreeMap<Name, Name> = BTreeMap::new();
     for (item, o, n) in [
@@ -812,9 +813,6 @@ fn worst_wire(details: &[Detail]) -> Wire {
         .unwrap_or(Wire::Compatible)
 }
 
-/// Facts about one schema that decide derives: the renderer's own.
-type Facts<'a> = crate::render::Shapes<'a>;
-
 struct Matched<'a> {
     /// Same name, or same id and a new name.
     pairs: Vec<(&'a Definition, &'a Definition)>,
@@ -856,8 +854,8 @@ fn match_definitions<'a>(old: &'a [Definition], new: &'a [Definition]) -> Matche
 fn compare_definitions(
     o: &Definition,
     n: &Definition,
-    of: &Facts<'_>,
-    nf: &Facts<'_>,
+    of: &Shapes<'_>,
+    nf: &Shapes<'_>,
 ) -> Vec<Detail> {
     let mut details = Vec::new();
     if o.name != n.name {
@@ -917,16 +915,16 @@ fn compare_definitions(
         };
         details.push(Detail {
             what: What::ResultChanged {
-                from: tl_ty(&o.result),
-                to: tl_ty(&n.result),
+                from: o.result.to_string(),
+                to: n.result.to_string(),
             },
             source,
             wire: Wire::Incompatible,
             reason,
         });
     }
-    let old_default = of.derives_default(o);
-    let new_default = nf.derives_default(n);
+    let old_default = of.has_default(o);
+    let new_default = nf.has_default(n);
     let fields = compare_fields(o, n, old_default && new_default);
     let layout_changed =
         fields.iter().any(|d| d.wire == Wire::Incompatible) || o.result != n.result;
@@ -946,19 +944,9 @@ fn compare_definitions(
             source: Source::Breaking,
             wire: Wire::Compatible,
             reason: if boxed {
-                format!(
-                    "`Enum::Variant(x)` holds a `Box<T>` now, not a `T`, as the struct is wider \
-                     than {} bytes or in a cycle of types: building the variant without \
-                     `.into()` or moving `x` out stops compiling",
-                    crate::render::INLINE_BYTES
-                )
+                "`Enum::Variant(x)` holds a `Box<T>` now, as the constructor has fields".to_string()
             } else {
-                format!(
-                    "`Enum::Variant(x)` holds a `T` now, not a `Box<T>`, as the struct takes at \
-                     most {} bytes and is in no cycle: code that builds or unboxes the `Box` \
-                     stops compiling",
-                    crate::render::INLINE_BYTES
-                )
+                "`Enum::Variant` holds nothing now, as the constructor has no fields".to_string()
             },
         });
     }
@@ -1008,51 +996,6 @@ fn field_shape(f: &Field, fields: &[Field]) -> Option<String> {
 fn rust_shape(ty: &Ty) -> String {
     // The renderer's own spelling; names stay TL names (only equality matters here).
     rust::ty(ty, "crate", &|n: &Name| n.full(), &|n: &Name| n.full())
-}
-
-/// A type as written in TL.
-fn tl_ty(ty: &Ty) -> String {
-    match ty {
-        Ty::Int => "int".into(),
-        Ty::Long => "long".into(),
-        Ty::Double => "double".into(),
-        Ty::Nat => "#".into(),
-        Ty::String => "string".into(),
-        Ty::Bytes => "bytes".into(),
-        Ty::Int128 => "int128".into(),
-        Ty::Int256 => "int256".into(),
-        Ty::Int512 => "int512".into(),
-        Ty::Bool => "Bool".into(),
-        Ty::True => "true".into(),
-        Ty::Object => "Object".into(),
-        Ty::Vector { boxed, item } => {
-            format!(
-                "{}<{}>",
-                if *boxed { "Vector" } else { "vector" },
-                tl_ty(item)
-            )
-        }
-        Ty::Boxed { name } => name.full(),
-        Ty::Bare { constructor }
-            if constructor
-                .name
-                .starts_with(|c: char| c.is_ascii_uppercase()) =>
-        {
-            format!("%{}", constructor.full())
-        }
-        Ty::Bare { constructor } => constructor.full(),
-        Ty::Generic { name } => name.clone(),
-    }
-}
-
-/// A field's type as written in TL (`flags.3?Vector<long>`).
-fn kind_tl(kind: &FieldKind) -> String {
-    match kind {
-        FieldKind::Flags => "#".to_string(),
-        FieldKind::Required { ty } => tl_ty(ty),
-        FieldKind::Optional { flags, bit, ty } => format!("{flags}.{bit}?{}", tl_ty(ty)),
-        FieldKind::FlagTrue { flags, bit } => format!("{flags}.{bit}?true"),
-    }
 }
 
 /// The value type of a field, without its condition.
@@ -1121,7 +1064,7 @@ fn compare_fields(o: &Definition, n: &Definition, keeps_default: bool) -> Vec<De
         details.push(Detail {
             what: What::FieldRemoved {
                 field: f.name.clone(),
-                tl: kind_tl(&f.kind),
+                tl: f.kind.to_string(),
             },
             source: if stored {
                 Source::Breaking
@@ -1148,7 +1091,7 @@ fn compare_fields(o: &Definition, n: &Definition, keeps_default: bool) -> Vec<De
                 what: What::FieldRenamed {
                     from: g.name.clone(),
                     to: f.name.clone(),
-                    tl: kind_tl(&f.kind),
+                    tl: f.kind.to_string(),
                 },
                 source: if same || !is_stored(f, nf) {
                     Source::Compatible
@@ -1167,8 +1110,8 @@ fn compare_fields(o: &Definition, n: &Definition, keeps_default: bool) -> Vec<De
         if g.kind == f.kind {
             continue;
         }
-        let from = kind_tl(&g.kind);
-        let to = kind_tl(&f.kind);
+        let from = g.kind.to_string();
+        let to = f.kind.to_string();
         let field = f.name.clone();
         let old_cond = condition(&g.kind);
         let new_cond = condition(&f.kind);
@@ -1263,7 +1206,7 @@ fn added_field(
     Detail {
         what: What::FieldAdded {
             field: f.name.clone(),
-            tl: kind_tl(&f.kind),
+            tl: f.kind.to_string(),
         },
         source,
         wire: if is_kept_flag_bit(f, old_fields) {
@@ -1278,8 +1221,8 @@ fn added_field(
 fn compare_types(
     old: &Schema,
     new: &Schema,
-    of: &Facts<'_>,
-    nf: &Facts<'_>,
+    of: &Shapes<'_>,
+    nf: &Shapes<'_>,
     renamed_ctors: &BTreeMap<Name, Name>,
 ) -> Vec<Change> {
     let type_tl = |t: &crate::ir::TypeDef| {

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::diag::{Diagnostic, Severity, SourceMap};
 use crate::ids;
-use crate::parse::{AstArg, AstArgType, AstDefinition, AstSchema, AstType, Section, Span};
+use crate::parse::{self, AstArg, AstArgType, AstDefinition, AstSchema, AstType, Span};
 
 /// A TL name split into namespace and name (`messages` + `sendMessage`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -42,6 +42,25 @@ impl Name {
 impl std::fmt::Display for Name {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.full())
+    }
+}
+
+/// Whether a definition is a constructor or a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Section {
+    /// A constructor of a type (`---types---`).
+    Types,
+    /// A function, an RPC (`---functions---`).
+    Functions,
+}
+
+impl From<parse::Section> for Section {
+    fn from(s: parse::Section) -> Self {
+        match s {
+            parse::Section::Types => Self::Types,
+            parse::Section::Functions => Self::Functions,
+        }
     }
 }
 
@@ -124,6 +143,64 @@ pub enum FieldKind {
         /// The bit.
         bit: u32,
     },
+}
+
+/// The type as written in TL (`Vector<long>`, `%Message`, `bytes`).
+impl std::fmt::Display for Ty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let word = match self {
+            Ty::Int => "int",
+            Ty::Long => "long",
+            Ty::Double => "double",
+            Ty::Nat => "#",
+            Ty::String => "string",
+            Ty::Bytes => "bytes",
+            Ty::Int128 => "int128",
+            Ty::Int256 => "int256",
+            Ty::Int512 => "int512",
+            Ty::Bool => "Bool",
+            Ty::True => "true",
+            Ty::Object => "Object",
+            Ty::Vector { boxed, item } => {
+                let vector = if *boxed { "Vector" } else { "vector" };
+                return write!(f, "{vector}<{item}>");
+            }
+            Ty::Boxed { name } => return write!(f, "{name}"),
+            // A constructor's name that reads as a type's is marked bare with `%`.
+            Ty::Bare { constructor }
+                if constructor
+                    .name
+                    .starts_with(|c: char| c.is_ascii_uppercase()) =>
+            {
+                return write!(f, "%{constructor}")
+            }
+            Ty::Bare { constructor } => return write!(f, "{constructor}"),
+            Ty::Generic { name } => name,
+        };
+        f.write_str(word)
+    }
+}
+
+/// The field's type as written in TL, with its condition (`flags.3?Vector<long>`, `#`).
+impl std::fmt::Display for FieldKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Flags => f.write_str("#"),
+            Self::Required { ty } => write!(f, "{ty}"),
+            Self::Optional { flags, bit, ty } => write!(f, "{flags}.{bit}?{ty}"),
+            Self::FlagTrue { flags, bit } => write!(f, "{flags}.{bit}?true"),
+        }
+    }
+}
+
+impl FieldKind {
+    /// The type of the value the field holds: none for a flags word or a `?true` bit.
+    pub fn value_ty(&self) -> Option<&Ty> {
+        match self {
+            Self::Required { ty } | Self::Optional { ty, .. } => Some(ty),
+            Self::Flags | Self::FlagTrue { .. } => None,
+        }
+    }
 }
 
 /// A field of a definition.
@@ -242,7 +319,7 @@ pub fn build(
     let defs: Vec<&AstDefinition> = ast
         .definitions
         .iter()
-        .filter(|d| !(d.section == Section::Types && is_builtin(d)))
+        .filter(|d| !(d.section == parse::Section::Types && is_builtin(d)))
         .collect();
     let mut type_ctors: BTreeMap<Name, Vec<Name>> = BTreeMap::new();
     let mut ctor_names: HashMap<String, Span> = HashMap::new();
@@ -250,8 +327,8 @@ pub fn build(
     let mut ids_seen: HashMap<u32, (&str, Span)> = HashMap::new();
     for d in &defs {
         let names = match d.section {
-            Section::Types => &mut ctor_names,
-            Section::Functions => &mut fn_names,
+            parse::Section::Types => &mut ctor_names,
+            parse::Section::Functions => &mut fn_names,
         };
         if let Some(first) = names.get(&d.name) {
             let line = map.line_of(first.offset);
@@ -266,7 +343,7 @@ pub fn build(
         } else {
             names.insert(d.name.clone(), d.name_span);
         }
-        if d.section == Section::Types {
+        if d.section == parse::Section::Types {
             if d.result.name.is_empty() || !d.result.args.is_empty() || !d.result.params.is_empty()
             {
                 err(
@@ -359,10 +436,10 @@ pub fn build(
             }
         }
         let result = match d.section {
-            Section::Types => Ok(Ty::Boxed {
+            parse::Section::Types => Ok(Ty::Boxed {
                 name: Name::parse(&d.result.name),
             }),
-            Section::Functions => match resolver.result(&d.result, text) {
+            parse::Section::Functions => match resolver.result(&d.result, text) {
                 Err(_)
                     if resolver.is_unbuilt_type(&d.result) && !takes_query(d, &d.result.name) =>
                 {
@@ -391,7 +468,7 @@ pub fn build(
             continue;
         }
         let def = Definition {
-            section: d.section,
+            section: d.section.into(),
             name: Name::parse(&d.name),
             id,
             explicit_id: d.id.is_some(),
@@ -403,8 +480,8 @@ pub fn build(
             line: map.line_of(d.span.offset),
         };
         match d.section {
-            Section::Types => constructors.push(def),
-            Section::Functions => functions.push(def),
+            parse::Section::Types => constructors.push(def),
+            parse::Section::Functions => functions.push(def),
         }
     }
 

@@ -24,6 +24,7 @@ pub mod ids;
 pub mod ir;
 pub mod parse;
 pub mod render;
+pub mod shapes;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,23 @@ pub struct Config {
     /// Rust path of the generated tree when it is mounted as a module instead of being the crate
     /// root (`crate::mtproto::schema`); `None` means `crate`.
     pub module_path: Option<String>,
+    /// Rust path of the runtime crate as the generated code names it, for a crate that
+    /// re-exports it (`my_client::tlgen_runtime`); `None` means `::tlgen_runtime`.
+    pub runtime_path: Option<String>,
+}
+
+impl Config {
+    /// Generates `schema` into `out` as a crate root, with the layer of the schema.
+    pub fn new(schema: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Self {
+        Self {
+            schema: schema.into(),
+            out: out.into(),
+            layer: None,
+            check: false,
+            module_path: None,
+            runtime_path: None,
+        }
+    }
 }
 
 /// What happened to one output file.
@@ -199,15 +217,17 @@ fn check_timed(
 /// Generates the files for schema `text` in memory. `file` names the schema in messages and in
 /// the header line; `layer` overrides `// LAYER N`.
 pub fn generate_source(file: &str, text: &str, layer: Option<i32>) -> Result<Generated, Error> {
-    generate_source_at(file, text, layer, "crate")
+    generate_source_at(file, text, layer, "crate", render::DEFAULT_RUNTIME_PATH)
 }
 
-/// [`generate_source`] for a tree mounted at Rust path `module_path` (`crate::mtproto::schema`).
+/// [`generate_source`] for a tree mounted at Rust path `module_path` (`crate::mtproto::schema`)
+/// that names the runtime crate by `runtime_path` (`::tlgen_runtime`).
 pub fn generate_source_at(
     file: &str,
     text: &str,
     layer: Option<i32>,
     module_path: &str,
+    runtime_path: &str,
 ) -> Result<Generated, Error> {
     let mut timings = Timings::default();
     let (schema, diags) = check_timed(file, text, &mut timings);
@@ -224,6 +244,7 @@ pub fn generate_source_at(
         schema_file,
         layer: schema.layer,
         module_path: module_path.to_string(),
+        runtime_path: runtime_path.to_string(),
     };
     let (files, rt) = render::render(&schema, &opts)?;
     timings.model = rt.model;
@@ -256,6 +277,7 @@ pub fn generate(config: &Config) -> Result<Report, Error> {
         &text,
         config.layer,
         config.module_path.as_deref().unwrap_or("crate"),
+        (config.runtime_path.as_deref()).unwrap_or(render::DEFAULT_RUNTIME_PATH),
     )?;
     let mut timings = generated.timings;
     timings.read = read;

@@ -39,6 +39,10 @@ struct GenerateArgs {
     /// `crate::mtproto::schema`); the default is `crate`.
     #[arg(long, value_name = "PATH")]
     module_path: Option<String>,
+    /// Rust path of the runtime crate in the generated code, for a crate that re-exports it
+    /// (e.g. `my_client::tlgen_runtime`); the default is `::tlgen_runtime`.
+    #[arg(long, value_name = "PATH")]
+    runtime_path: Option<String>,
     /// Write nothing; list the files that would change and exit with 1 if any would.
     #[arg(long)]
     check: bool,
@@ -81,6 +85,7 @@ fn generate(args: GenerateArgs) -> ExitCode {
         layer: args.layer,
         check: args.check,
         module_path: args.module_path,
+        runtime_path: args.runtime_path,
     };
     let report = match tlgen::generate(&config) {
         Ok(r) => r,

@@ -1,4 +1,5 @@
-//! The generated code for real schemas compiles under `#![deny(warnings, unsafe_code)]`, and round-trips:
+//! The generated code for real schemas compiles under `#![forbid(unsafe_code)]` and
+//! `#![deny(warnings)]`, and round-trips:
 //! random valid bytes of every constructor and function of `telegram/api.tl` decode, encode to the
 //! same bytes, and decode to an equal value. Also golden bytes and the nesting bound.
 //!
@@ -11,8 +12,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
+use tlgen::ir::Section;
 use tlgen::ir::{Definition, FieldKind, Name, Schema, Ty};
-use tlgen::parse::Section;
 
 /// A small deterministic generator (xorshift64*).
 struct Rng(u64);
@@ -184,6 +185,7 @@ fn api_views(schema: &Schema) -> Vec<(String, tlgen::render::FileView)> {
         schema_file: "api.tl".into(),
         layer: Some(228),
         module_path: "crate".into(),
+        runtime_path: tlgen::render::DEFAULT_RUNTIME_PATH.into(),
     };
     let views = tlgen::render::views(schema, &opts).unwrap();
     views
@@ -216,41 +218,6 @@ fn rust_paths(
     (enums, functions)
 }
 
-/// A program that checks, for every struct of the api.tl crate that shares its layout's record
-/// (`tl::wire::Fields`), that each stored field has the record's type at that place (`[&a, &b]`
-/// compiles only when both are of one type) and its offset (constant assertions). Its build
-/// is the check; the round trip then exercises the same conversions at run time.
-fn layout_checks(views: &[(String, tlgen::render::FileView)]) -> (String, usize) {
-    let mut out = String::from(
-        "//! Layout checks written by tests/generated_crate.rs.\n#![allow(dead_code, non_snake_case)]\nuse core::mem::offset_of;\nuse tlgen_runtime::tl::wire::Value;\n",
-    );
-    let mut checked = 0;
-    for (module, file) in views {
-        for st in file
-            .structs
-            .iter()
-            .filter(|s| s.generics.is_empty() && !s.explicit && !s.unit)
-        {
-            let path = format!("gen_api::{module}::{}", st.name);
-            let fn_name = format!("{}_{}", module.replace("::", "_"), st.name);
-            writeln!(out, "fn {fn_name}(s: &{path}, v: &Value<{path}>) {{").unwrap();
-            for (i, f) in st.fields.iter().enumerate().filter(|(_, f)| f.stored) {
-                writeln!(out, "    let _: [&_; 2] = [&s.{}, &v.{i}];", f.name).unwrap();
-                writeln!(
-                    out,
-                    "    const {{ assert!(offset_of!({path}, {}) == offset_of!(Value<{path}>, {i})) }};",
-                    f.name
-                )
-                .unwrap();
-            }
-            out.push_str("}\n");
-            checked += 1;
-        }
-    }
-    out.push_str("fn main() {}\n");
-    (out, checked)
-}
-
 fn write_if_changed(path: &Path, contents: &str) {
     if std::fs::read_to_string(path).ok().as_deref() != Some(contents) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -258,7 +225,8 @@ fn write_if_changed(path: &Path, contents: &str) {
     }
 }
 
-/// Generates `schema` into `dir/src` as a crate root under `#![deny(warnings, unsafe_code)]`.
+/// Generates `schema` into `dir/src` as a crate root under `#![forbid(unsafe_code)]` and
+/// `#![deny(warnings)]`, as a user's crate may be; no generated file says `unsafe` at all.
 fn generate_crate(dir: &Path, name: &str, schema: &Path, layer: Option<i32>) {
     let runtime = common::root().join("runtime");
     write_if_changed(
@@ -274,19 +242,27 @@ fn generate_crate(dir: &Path, name: &str, schema: &Path, layer: Option<i32>) {
         layer,
         check: false,
         module_path: None,
+        runtime_path: None,
     };
     tlgen::generate(&config).unwrap_or_else(|e| panic!("{}: {e}", schema.display()));
+    let mut pending = vec![dir.join("src")];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(!text.contains("unsafe"), "{} says `unsafe`", path.display());
+            }
+        }
+    }
     let lib = dir.join("src/lib.rs");
     let text = std::fs::read_to_string(&lib).unwrap();
-    // `unsafe_code` denied too, as a user's crate may: the generated modules allow it where
-    // they hold their `unsafe impl tlw::Fields`.
-    if !text.contains("#![deny(warnings, unsafe_code)]") {
+    let lints = "#![forbid(unsafe_code)]\n#![deny(warnings)]\n";
+    if !text.contains(lints) {
         let (header, rest) = text.split_once('\n').unwrap();
-        std::fs::write(
-            &lib,
-            format!("{header}\n#![deny(warnings, unsafe_code)]\n{rest}"),
-        )
-        .unwrap();
+        std::fs::write(&lib, format!("{header}\n{lints}{rest}")).unwrap();
     }
 }
 
@@ -369,12 +345,8 @@ fn generated_crates_compile_and_round_trip() {
     }
     let harness = HARNESS.replace("/*DISPATCH*/", &dispatch);
     write_if_changed(&ws.join("gen-api/src/bin/roundtrip.rs"), &harness);
-    let (layouts, checked) = layout_checks(&views);
-    assert!(
-        checked > 2_000,
-        "only {checked} structs share their record's layout"
-    );
-    write_if_changed(&ws.join("gen-api/src/bin/layout.rs"), &layouts);
+    // A layout program written by an earlier version of this test is no longer wanted.
+    let _ = std::fs::remove_file(ws.join("gen-api/src/bin/layout.rs"));
 
     let build = cargo(&ws, &["build", "--workspace", "--all-targets"]);
     let stderr = String::from_utf8_lossy(&build.stderr);

@@ -12,6 +12,7 @@ fn committed_mtproto_types_match_a_fresh_generation() {
         layer: None,
         check: true,
         module_path: Some("crate::mtproto::schema".into()),
+        runtime_path: None,
     };
     let report = tlgen::generate(&config).expect("runtime/mtproto.tl generates");
     assert!(report.warnings.is_empty(), "{:#?}", report.warnings);

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::ir::Section;
 use crate::ir::{Definition, FieldKind, Name, Schema, Ty};
-use crate::parse::Section;
+use crate::shapes::Shapes;
 
 /// The Rust templates, built into the binary so that it runs from anywhere.
 const RUST_TEMPLATES: &[(&str, &str)] = &[
@@ -39,7 +40,12 @@ pub struct RenderOptions {
     /// Rust path of the generated module tree: `crate` when its `lib.rs` is the crate root, or
     /// e.g. `crate::mtproto::schema` when it is mounted as a module.
     pub module_path: String,
+    /// Rust path of the runtime crate ([`DEFAULT_RUNTIME_PATH`], or where a crate re-exports it).
+    pub runtime_path: String,
 }
+
+/// How generated code names the runtime crate unless told otherwise.
+pub const DEFAULT_RUNTIME_PATH: &str = "::tlgen_runtime";
 
 /// One generated file, relative to the output directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +125,8 @@ pub struct FileView {
     /// `enums::Peer` and `types::User`; empty when items are named by their full path (a
     /// namespace module called `enums` or `types` would clash with the imports).
     pub uses: String,
+    /// Rust path of the runtime crate.
+    pub runtime: String,
     /// Constructor and function structs.
     pub structs: Vec<StructView>,
     /// Boxed types.
@@ -136,6 +144,9 @@ pub struct RootView {
     pub schema_file: String,
     /// Every id with its TL name, sorted by id.
     pub names: Vec<(String, String)>,
+    /// The version of the runtime's interface for generated code that this code needs
+    /// ([`rust::RUNTIME_API`]).
+    pub runtime_api: u32,
 }
 
 /// A constructor or function.
@@ -149,8 +160,8 @@ pub struct StructView {
     pub id: String,
     /// Description lines.
     pub doc: Vec<String>,
-    /// The TL line.
-    pub tl: String,
+    /// The TL line, wrapped (continuation lines indented).
+    pub tl: Vec<String>,
     /// Type parameters.
     pub generics: Vec<String>,
     /// Type parameters as written after the name (`<X>`), or empty.
@@ -167,19 +178,15 @@ pub struct StructView {
     pub returns_generic: bool,
     /// No stored fields.
     pub unit: bool,
-    /// The layout is wider than one record (`rust::TUPLE_WIDTH`): its records nest, so the
-    /// struct cannot share their layout and its conversions are written out.
-    pub explicit: bool,
     /// The field codecs as one (nested) tuple type.
     pub wire: String,
     /// TL names of the wire fields, in order, separated by spaces.
     pub field_names: String,
-    /// With `explicit`: the pattern that takes the read record apart (else empty).
+    /// The pattern that takes the read record apart (`from_wire`'s argument).
     pub pattern: String,
-    /// With `explicit`: the stored fields, as the value built from the pattern lists them
-    /// (`a, b, `; else empty).
+    /// The stored fields, as the value built from the pattern lists them (`a, b, `).
     pub init: String,
-    /// With `explicit`: the tuple of references written out (else empty).
+    /// The tuple of references written out (`to_wire`'s body).
     pub refs: String,
 }
 
@@ -366,426 +373,50 @@ fn item_name(tl: &str) -> String {
     }
 }
 
-/// Facts about types that decide derives and boxing (shared with `tlgen diff`, which must judge
-/// `Default` exactly as the renderer derives it).
-pub struct Shapes<'a> {
-    schema: &'a Schema,
-    /// Constructors that can reach themselves through inline (non-vector) fields.
-    recursive: BTreeSet<Name>,
-    /// Constructors whose structs can implement `Default`.
-    defaultable: BTreeSet<Name>,
-    /// Constructors held in a `Box` by their enum's variant.
-    boxed: BTreeSet<Name>,
+/// How wide a doc line of generated code may be (after `/// ` and the item's indentation).
+const DOC_WIDTH: usize = 92;
+
+/// Splits prose into lines of at most [`DOC_WIDTH`] characters at spaces (a longer word stands
+/// alone).
+fn wrap(text: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > DOC_WIDTH {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
-impl<'a> Shapes<'a> {
-    /// Computes the facts for `schema`. Every step is linear in the schema's size and keeps
-    /// its own stacks, so that no schema, however its types nest, can make it slow or
-    /// overflow the thread's stack.
-    pub fn new(schema: &'a Schema) -> Self {
-        let graph = Holding::new(schema);
-        let recursive: BTreeSet<Name> = graph
-            .in_cycles()
-            .into_iter()
-            .filter_map(|v| graph.ctor(v))
-            .map(|d| d.name.clone())
-            .collect();
-        let mut shapes = Self {
-            schema,
-            recursive,
-            defaultable: BTreeSet::new(),
-            boxed: BTreeSet::new(),
-        };
-        let sizes = shapes.sizes(&graph);
-        shapes.boxed = (0..schema.constructors.len())
-            .filter(|&v| sizes[v].is_none_or(|n| n > INLINE_BYTES))
-            .map(|v| schema.constructors[v].name.clone())
-            .collect();
-        shapes.defaultable = shapes.defaultable_structs(&graph);
-        shapes
+/// A TL definition on lines of at most [`DOC_WIDTH`] characters, broken between its words, the
+/// lines after the first indented.
+fn wrap_tl(tl: &str) -> Vec<String> {
+    let mut lines = wrap(tl);
+    for line in lines.iter_mut().skip(1) {
+        line.insert_str(0, "    ");
     }
-
-    /// The estimated size in bytes of each node's value: a constructor's struct (`None` for a
-    /// recursive constructor, which is always boxed) or a type's enum. Close enough to rustc's
-    /// layout to decide boxing. Computed children first; the graph without the recursive
-    /// constructors has no cycle.
-    fn sizes(&self, graph: &Holding<'_>) -> Vec<Option<usize>> {
-        let mut layouts: Vec<Option<Layout>> = vec![None; graph.len()];
-        let mut done = vec![false; graph.len()];
-        for root in 0..graph.len() {
-            let mut stack = vec![(root, false)];
-            while let Some((v, children_done)) = stack.pop() {
-                let measured = graph
-                    .ctor(v)
-                    .is_none_or(|d| !self.recursive.contains(&d.name));
-                if done[v] || !measured {
-                    continue;
-                }
-                if !children_done {
-                    stack.push((v, true));
-                    stack.extend(graph.holds[v].iter().map(|&w| (w, false)));
-                    continue;
-                }
-                done[v] = true;
-                layouts[v] = Some(match graph.ctor(v) {
-                    Some(d) => self.struct_layout(d, graph, &layouts),
-                    None => {
-                        // A tag beside the largest variant (a boxed one is a pointer); a tag
-                        // alone when no variant holds anything.
-                        let variants = (graph.holds[v].iter()).map(|&c| {
-                            layouts[c]
-                                .filter(|l| l.size <= INLINE_BYTES)
-                                .unwrap_or(Layout::POINTER)
-                        });
-                        let widest = variants.clone().map(|l| l.size).max().unwrap_or(0);
-                        let align = variants.map(|l| l.align).max().unwrap_or(1);
-                        if widest == 0 {
-                            Layout { size: 1, align: 1 }
-                        } else {
-                            Layout {
-                                size: widest.saturating_add(8),
-                                align,
-                            }
-                        }
-                    }
-                });
-            }
-        }
-        layouts.into_iter().map(|l| l.map(|l| l.size)).collect()
-    }
-
-    /// The estimated layout of `d`'s struct, the layouts of what it holds being known: a
-    /// `#[repr(C)]` struct of its stored fields in wire order (as generated: see
-    /// `tl::wire::Fields`).
-    fn struct_layout(
-        &self,
-        d: &Definition,
-        graph: &Holding<'_>,
-        layouts: &[Option<Layout>],
-    ) -> Layout {
-        let ty_layout = |ty: &Ty| {
-            let (size, align) = match ty {
-                Ty::Bool | Ty::True => (1, 1),
-                Ty::Int | Ty::Nat => (4, 4),
-                Ty::Long | Ty::Double => (8, 8),
-                // Byte arrays.
-                Ty::Int128 => (16, 1),
-                Ty::Int256 => (32, 1),
-                Ty::Int512 => (64, 1),
-                Ty::String | Ty::Bytes | Ty::Object | Ty::Vector { .. } | Ty::Generic { .. } => {
-                    (24, 8)
-                }
-                // A recursive struct is held through a pointer.
-                Ty::Boxed { .. } | Ty::Bare { .. } => {
-                    let held = graph.node_of(ty).and_then(|v| layouts[v]);
-                    return held.unwrap_or(Layout::POINTER);
-                }
-            };
-            Layout { size, align }
-        };
-        let mut layout = Layout { size: 0, align: 1 };
-        for f in &d.fields {
-            let field = match &f.kind {
-                FieldKind::Flags => continue,
-                FieldKind::FlagTrue { .. } => Layout { size: 1, align: 1 },
-                FieldKind::Required { ty } => ty_layout(ty),
-                FieldKind::Optional { ty, .. } if ty_has_niche(ty) => ty_layout(ty),
-                // `Option` of a type without spare bit patterns adds a tag before the value.
-                FieldKind::Optional { ty, .. } => {
-                    let value = ty_layout(ty);
-                    Layout {
-                        size: value.size.saturating_add(value.align),
-                        ..value
-                    }
-                }
-            };
-            layout = layout.then(field);
-        }
-        layout.padded()
-    }
-
-    /// The constructors whose structs can implement `Default`: those whose stored fields all have
-    /// a default (the least fixed point: a struct that holds itself bare, through any chain,
-    /// has none). Walked children first, with a stack of its own.
-    fn defaultable_structs(&self, graph: &Holding<'_>) -> BTreeSet<Name> {
-        #[derive(Clone, Copy, PartialEq)]
-        enum State {
-            New,
-            Open,
-            Done(bool),
-        }
-        let ctors = &self.schema.constructors;
-        let index = |n: &Name| graph.ctor_node(n);
-        // A bare field is the only one whose default depends on another struct's.
-        let bare = |d: &'a Definition| {
-            d.fields.iter().filter_map(move |f| match &f.kind {
-                FieldKind::Required {
-                    ty: Ty::Bare { constructor },
-                } => Some(index(constructor)),
-                _ => None,
-            })
-        };
-        let mut state = vec![State::New; ctors.len()];
-        for root in 0..ctors.len() {
-            let mut stack = vec![root];
-            while let Some(&v) = stack.last() {
-                if let State::Done(_) = state[v] {
-                    stack.pop();
-                    continue;
-                }
-                let first_visit = state[v] == State::New;
-                state[v] = State::Open;
-                let pending: Vec<usize> = bare(&ctors[v])
-                    .flatten()
-                    .filter(|&w| state[w] == State::New)
-                    .collect();
-                if first_visit && !pending.is_empty() {
-                    stack.extend(pending);
-                    continue;
-                }
-                // Every bare field's struct is decided, or open: in a cycle with this one.
-                let own = ctors[v].fields.iter().all(|f| match &f.kind {
-                    FieldKind::Required {
-                        ty: Ty::Bare { constructor },
-                    } => index(constructor).is_some_and(|w| state[w] == State::Done(true)),
-                    _ => self.field_default(f),
-                });
-                state[v] = State::Done(own);
-                stack.pop();
-            }
-        }
-        (0..ctors.len())
-            .filter(|&v| state[v] == State::Done(true))
-            .map(|v| ctors[v].name.clone())
-            .collect()
-    }
-
-    /// Whether the enum variant of constructor `c` holds it in a `Box`.
-    pub fn variant_boxed(&self, c: &Name) -> bool {
-        self.boxed.contains(c)
-    }
-
-    fn field_default(&self, f: &crate::ir::Field) -> bool {
-        match &f.kind {
-            FieldKind::Required { ty } => self.ty_default(ty),
-            _ => true,
-        }
-    }
-
-    fn ty_default(&self, ty: &Ty) -> bool {
-        match ty {
-            Ty::Int512 => false,
-            Ty::Boxed { name } => self.enum_default(name),
-            Ty::Bare { constructor } => self.defaultable.contains(constructor),
-            _ => true,
-        }
-    }
-
-    /// Whether the struct generated for `d` implements `Default`.
-    pub fn derives_default(&self, d: &Definition) -> bool {
-        match d.section {
-            Section::Types => self.defaultable.contains(&d.name),
-            Section::Functions => d.fields.iter().all(|f| self.field_default(f)),
-        }
-    }
-
-    /// An enum implements `Default` when one of its constructors has no fields.
-    fn enum_default(&self, name: &Name) -> bool {
-        self.default_variant(name).is_some()
-    }
-
-    /// The `#[default]` variant of boxed type `name`: its first constructor (by name) without
-    /// fields, if any.
-    pub fn default_variant(&self, name: &Name) -> Option<&'a Name> {
-        self.schema.types.get(name)?.constructors.iter().find(|c| {
-            self.schema
-                .constructor(c)
-                .is_some_and(|d| d.fields.is_empty())
-        })
-    }
+    lines
 }
 
-/// An enum variant holds its constructor inline when the constructor's struct takes at most
-/// this many bytes (as [`Shapes`] estimates it), and in a `Box` above it, so that no enum is
-/// wider than four words (a tag and three; a lone `String` stays inline): `Vec<enums::Message>`
-/// is a vector of pointers, not of 2.5 KB values, and an absent media or fact check inside
-/// `message` takes a few bytes, not 104 and 88. Decoding moves pointers instead of copying large
-/// values (with this rule instead of "at most 4 fields", `message` went from 696 to 496 bytes
-/// and decoding `messages.Messages` about 8% faster), and writing reads fewer cache lines.
-pub(crate) const INLINE_BYTES: usize = 24;
-
-/// `n` rounded up to a multiple of `align`, saturating.
-fn round_up(n: usize, align: usize) -> usize {
-    n.checked_next_multiple_of(align).unwrap_or(usize::MAX)
-}
-
-/// The estimated size and alignment of a Rust value, in bytes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Layout {
-    size: usize,
-    align: usize,
-}
-
-impl Layout {
-    /// A `Box` or another pointer.
-    const POINTER: Layout = Layout { size: 8, align: 8 };
-
-    /// This layout followed by `field`, as `#[repr(C)]` places it (at the next offset aligned
-    /// for it). Saturating: bare structs held by value can nest, and add up, without bound.
-    fn then(self, field: Layout) -> Layout {
-        Layout {
-            size: round_up(self.size, field.align).saturating_add(field.size),
-            align: self.align.max(field.align),
-        }
-    }
-
-    /// Rounded up to its alignment, as a struct's size is.
-    fn padded(self) -> Layout {
-        Layout {
-            size: round_up(self.size, self.align),
-            ..self
-        }
-    }
-}
-
-/// What holds what by value in the generated Rust: node `v < ctors` is constructor `v` of
-/// the schema (sorted by name), which holds the types and bare constructors of its fields; a
-/// node past them is a boxed type, which holds any of its constructors. A `Vec` holds nothing
-/// here (it breaks cycles of size).
-struct Holding<'s> {
-    schema: &'s Schema,
-    types: Vec<&'s Name>,
-    holds: Vec<Vec<usize>>,
-}
-
-impl<'s> Holding<'s> {
-    fn new(schema: &'s Schema) -> Self {
-        let types: Vec<&Name> = schema.types.keys().collect();
-        let mut graph = Self {
-            schema,
-            types,
-            holds: Vec::new(),
-        };
-        let ctors = schema.constructors.iter().map(|d| {
-            d.fields
-                .iter()
-                .filter_map(field_ty)
-                .filter_map(|ty| graph.node_of(ty))
-                .collect()
-        });
-        let types = graph.types.iter().map(|t| {
-            schema.types[*t]
-                .constructors
-                .iter()
-                .filter_map(|c| graph.ctor_node(c))
-                .collect()
-        });
-        let holds: Vec<Vec<usize>> = ctors.chain(types).collect();
-        graph.holds = holds;
-        graph
-    }
-
-    fn len(&self) -> usize {
-        self.schema.constructors.len() + self.types.len()
-    }
-
-    fn ctor_node(&self, c: &Name) -> Option<usize> {
-        (self.schema.constructors)
-            .binary_search_by(|d| d.name.cmp(c))
-            .ok()
-    }
-
-    /// The node of the type or bare constructor that `ty` holds, if it holds one.
-    fn node_of(&self, ty: &Ty) -> Option<usize> {
-        match ty {
-            Ty::Boxed { name } => {
-                (self.types.binary_search(&name).ok()).map(|i| self.schema.constructors.len() + i)
-            }
-            Ty::Bare { constructor } => self.ctor_node(constructor),
-            _ => None,
-        }
-    }
-
-    /// The constructor of node `v`, if it is one.
-    fn ctor(&self, v: usize) -> Option<&'s Definition> {
-        self.schema.constructors.get(v)
-    }
-
-    /// The nodes that can reach themselves: strongly connected components of more than one
-    /// node, and nodes that hold themselves (Tarjan's algorithm, with its own call stack).
-    fn in_cycles(&self) -> Vec<usize> {
-        let n = self.len();
-        let mut index: Vec<Option<usize>> = vec![None; n];
-        let mut low = vec![0; n];
-        let mut on_stack = vec![false; n];
-        let mut stack = Vec::new();
-        let mut next = 0;
-        let mut found = Vec::new();
-        for root in 0..n {
-            if index[root].is_some() {
-                continue;
-            }
-            let mut calls = vec![(root, 0)];
-            index[root] = Some(next);
-            low[root] = next;
-            next += 1;
-            stack.push(root);
-            on_stack[root] = true;
-            while let Some(&mut (v, ref mut edge)) = calls.last_mut() {
-                if let Some(&w) = self.holds[v].get(*edge) {
-                    *edge += 1;
-                    match index[w] {
-                        None => {
-                            index[w] = Some(next);
-                            low[w] = next;
-                            next += 1;
-                            stack.push(w);
-                            on_stack[w] = true;
-                            calls.push((w, 0));
-                        }
-                        Some(iw) if on_stack[w] => low[v] = low[v].min(iw),
-                        Some(_) => {}
-                    }
-                    continue;
-                }
-                calls.pop();
-                if let Some(&(parent, _)) = calls.last() {
-                    low[parent] = low[parent].min(low[v]);
-                }
-                if Some(low[v]) == index[v] {
-                    let mut component = Vec::new();
-                    while let Some(w) = stack.pop() {
-                        on_stack[w] = false;
-                        component.push(w);
-                        if w == v {
-                            break;
-                        }
-                    }
-                    if component.len() > 1 || self.holds[v].contains(&v) {
-                        found.extend(component);
-                    }
-                }
-            }
-        }
-        found
-    }
-}
-
-/// The type of a field that holds a value (not a flags word or a `?true` bit).
-fn field_ty(f: &crate::ir::Field) -> Option<&Ty> {
+/// The doc line of a field that says how it travels: its TL spelling and, behind a flag, what
+/// the flag bit means.
+fn field_doc(f: &crate::ir::Field) -> String {
+    let tl = format!("`{}:{}`", f.name, f.kind);
     match &f.kind {
-        FieldKind::Required { ty } | FieldKind::Optional { ty, .. } => Some(ty),
-        FieldKind::Flags | FieldKind::FlagTrue { .. } => None,
+        FieldKind::Optional { flags, bit, .. } => {
+            format!("TL: {tl}, present when bit {bit} of `{flags}` is set.")
+        }
+        FieldKind::FlagTrue { flags, bit } => format!("TL: {tl}, bit {bit} of `{flags}`."),
+        _ => format!("TL: {tl}."),
     }
-}
-
-/// Whether `Option<ty>` needs no tag of its own (rustc uses spare bit patterns of the value:
-/// a pointer that is never null, an enum's tag, a `bool`).
-fn ty_has_niche(ty: &Ty) -> bool {
-    matches!(
-        ty,
-        Ty::String | Ty::Bytes | Ty::Object | Ty::Vector { .. } | Ty::Boxed { .. } | Ty::Bool
-    )
 }
 
 /// Escapes text for a rustdoc line: no markdown links or html.
@@ -854,9 +485,19 @@ impl Builder<'_> {
                 _ => None,
             })
             .collect();
+        if self.shapes.is_infinite(&d.name) {
+            return Err(unsupported(
+                "it holds itself through required bare fields alone, so no value of it is finite"
+                    .to_string(),
+            ));
+        }
         let mut fields = Vec::new();
-        for (f, ident) in d.fields.iter().zip(&idents) {
-            let doc: Vec<String> = f.doc.iter().map(|d| doc_text(d)).collect();
+        for (i, (f, ident)) in d.fields.iter().zip(&idents).enumerate() {
+            let mut doc: Vec<String> = f.doc.iter().flat_map(|d| wrap(&doc_text(d))).collect();
+            if !doc.is_empty() {
+                doc.push(String::new());
+            }
+            doc.push(field_doc(f));
             let (kind, ty, bit) = match &f.kind {
                 FieldKind::Flags => ("flags", Ty::Nat, 0),
                 FieldKind::Required { ty } => ("required", ty.clone(), 0),
@@ -895,7 +536,13 @@ impl Builder<'_> {
                     )))
                 }
             };
-            let item = rust::item_codec(&ty, &spell);
+            let boxed = self.shapes.field_boxed(d, i);
+            let mut item = rust::item_codec(&ty, &spell);
+            let mut rust_ty = self.naming.rust_ty(&ty);
+            if boxed {
+                item = format!("tlw::Heap<{item}>");
+                rust_ty = format!("Box<{rust_ty}>");
+            }
             // Bits and words are numbers as types (`tlw::N3`); flags word 0 is the default of
             // the codecs' word parameter.
             let (bit, word) = (rust::nat(bit), rust::nat(word as u32));
@@ -911,7 +558,7 @@ impl Builder<'_> {
             };
             fields.push(FieldView {
                 name: ident.clone(),
-                ty: self.naming.rust_ty(&ty),
+                ty: rust_ty,
                 doc,
                 kind,
                 stored: kind != "flags" && kind != "implied",
@@ -923,16 +570,14 @@ impl Builder<'_> {
             Ty::Generic { name } if function => (rust::camel(name), true),
             other => (self.naming.rust_ty(other), false),
         };
-        let default = self.shapes.derives_default(d);
+        let default = self.shapes.has_default(d);
         let mut doc = Vec::new();
         if let Some(text) = &d.doc {
-            doc.push(doc_text(text));
+            doc.extend(wrap(&doc_text(text)));
             doc.push(String::new());
         }
         let wire = rust::tuple(&fields.iter().map(|f| f.codec.clone()).collect::<Vec<_>>());
-        // Conversions are written out only for a layout too wide for one record.
-        let explicit = fields.len() > rust::TUPLE_WIDTH;
-        let (pattern, init, refs) = if explicit {
+        let (pattern, init, refs) = {
             let pattern: Vec<String> = (fields.iter())
                 .map(|f| if f.stored { f.name.clone() } else { "_".into() })
                 .collect();
@@ -946,11 +591,8 @@ impl Builder<'_> {
                 .map(|f| format!("{}, ", f.name))
                 .collect();
             (rust::record_pattern(&pattern), init, rust::tuple(&refs))
-        } else {
-            Default::default()
         };
         Ok(StructView {
-            explicit,
             wire,
             pattern,
             init,
@@ -975,7 +617,7 @@ impl Builder<'_> {
             tl_name,
             id: id_hex(d.id),
             doc,
-            tl: d.tl.clone(),
+            tl: wrap_tl(&d.tl),
             generics: d.generics.iter().map(|g| rust::camel(g)).collect(),
             gparams: if d.generics.is_empty() {
                 String::new()
@@ -1008,15 +650,11 @@ impl Builder<'_> {
             .iter()
             .map(|c| {
                 let full = rust::camel(&c.name);
-                match full.strip_prefix(&type_camel) {
-                    Some(rest)
-                        if rest.starts_with(|ch: char| ch.is_ascii_uppercase())
-                            && rust::escape(rest) == rest
-                            && !PRELUDE.contains(&rest) =>
-                    {
-                        rest.to_string()
-                    }
-                    _ => full,
+                let rest = rust::strip_shared_words(&full, &type_camel);
+                if !rest.is_empty() && rust::escape(rest) == rest && !PRELUDE.contains(&rest) {
+                    rest.to_string()
+                } else {
+                    full
                 }
             })
             .collect();
@@ -1042,7 +680,7 @@ impl Builder<'_> {
         }
         let mut doc = Vec::new();
         if let Some(text) = &t.doc {
-            doc.push(doc_text(text));
+            doc.extend(wrap(&doc_text(text)));
             doc.push(String::new());
         }
         EnumView {
@@ -1144,17 +782,10 @@ pub fn views(
             "enums" => "Boxed types: one enum per TL type, a variant per constructor",
             _ => "Functions: one struct per TL function, with its typed result",
         };
-        let layout = match root {
-            "enums" => "",
-            _ => " Each is `#[repr(C)]` with its stored fields in wire order, as its `unsafe impl tlw::Fields` promises.",
-        };
         if path.is_empty() {
-            format!("{what}.{layout}")
+            format!("{what}.")
         } else {
-            format!(
-                "{what}, namespace `{}`.{layout}",
-                path.join(".").replace("r#", "")
-            )
+            format!("{what}, namespace `{}`.", path.join(".").replace("r#", ""))
         }
     };
     for (root, tree) in [("types", types), ("functions", functions)] {
@@ -1171,6 +802,7 @@ pub fn views(
                     doc: describe(root, &path),
                     modules: children[&path].clone(),
                     uses: uses.clone(),
+                    runtime: opts.runtime_path.clone(),
                     structs,
                     enums: Vec::new(),
                     root: None,
@@ -1191,6 +823,7 @@ pub fn views(
                 doc: describe("enums", &path),
                 modules: children[&path].clone(),
                 uses: uses.clone(),
+                runtime: opts.runtime_path.clone(),
                 structs: Vec::new(),
                 enums: items,
                 root: None,
@@ -1215,12 +848,14 @@ pub fn views(
             doc: String::new(),
             modules: vec!["enums".into(), "functions".into(), "types".into()],
             uses: String::new(),
+            runtime: opts.runtime_path.clone(),
             structs: Vec::new(),
             enums: Vec::new(),
             root: Some(RootView {
                 layer: opts.layer,
                 schema_file: opts.schema_file.clone(),
                 names: names.into_iter().map(|(id, n)| (id_hex(id), n)).collect(),
+                runtime_api: rust::RUNTIME_API,
             }),
         },
     ));
@@ -1404,6 +1039,7 @@ struct Chunk<'a> {
     doc: &'a str,
     modules: &'a [String],
     uses: &'a str,
+    runtime: &'a str,
     structs: &'a [StructView],
     enums: &'a [EnumView],
     root: Option<&'a RootView>,
@@ -1411,7 +1047,7 @@ struct Chunk<'a> {
 
 /// Roughly how many bytes of source a struct renders to.
 fn struct_cost(s: &StructView) -> usize {
-    400 + s.tl.len() + 160 * s.fields.len()
+    400 + s.tl.iter().map(String::len).sum::<usize>() + 160 * s.fields.len()
 }
 
 /// Roughly how many bytes of source an enum renders to.
@@ -1442,6 +1078,7 @@ fn chunks<'a>(view: &'a FileView, target: usize) -> Vec<(Chunk<'a>, usize)> {
         doc: &view.doc,
         modules: &view.modules,
         uses: &view.uses,
+        runtime: &view.runtime,
         structs,
         enums,
         root: view.root.as_ref(),
@@ -1495,90 +1132,6 @@ mod tests {
 
     /// Variants are boxed by the estimated size of their struct (more than 24 bytes), and
     /// always when the constructor is part of a cycle.
-    #[test]
-    fn variants_are_boxed_by_size_and_cycles() {
-        let text = "\
-            plain#1 text:string = Text;
-            pair#2 a:int b:long = Pair;
-            three#3 a:long b:long c:long = Pair;
-            named#4 id:int name:string = Named;
-            maybe#5 flags:# a:flags.0?long b:flags.1?long c:flags.2?true = Maybe;
-            holder#6 p:Pair = Holder;
-            concat#7 items:Vector<Rich> = Rich;
-            bold#8 text:Rich = Rich;
-            empty#9 = Rich;
-            on#10 = Switch;
-            off#11 = Switch;
-            keys#12 a:Switch b:Switch c:Switch d:long e:long = Keys;
-        ";
-        let (schema, diags) = crate::check("f.tl", text);
-        let schema = schema.unwrap_or_else(|| panic!("{diags:?}"));
-        let shapes = super::Shapes::new(&schema);
-        let boxed = |name: &str| shapes.variant_boxed(&crate::ir::Name::parse(name));
-        // A lone string (24 bytes) and an int beside a long (16) stay inline.
-        assert!(!boxed("plain"));
-        assert!(!boxed("pair"));
-        // Three longs (24) stay inline; an int and a string (32 with padding) do not.
-        assert!(!boxed("three"));
-        assert!(boxed("named"));
-        // `Option<i64>` is 16 bytes: two of them and a bool are 40.
-        assert!(boxed("maybe"));
-        // A field of an enum: the widest inline variant (24) and a tag.
-        assert!(boxed("holder"));
-        // Enums whose constructors hold nothing are a tag: three of them and two longs fit.
-        assert!(!boxed("keys"));
-        // `bold` holds a `Rich` inline, a cycle; `concat` holds them in a vector, which breaks it.
-        assert!(boxed("bold"));
-        assert!(!boxed("concat"));
-        assert!(!boxed("empty"));
-    }
-
-    /// A schema whose types hold each other in a chain 100,000 deep is measured without deep
-    /// recursion (on a thread with a 256 KiB stack).
-    #[test]
-    fn a_deep_chain_of_types_is_measured_without_recursion() {
-        let depth = 100_000;
-        let mut text = String::new();
-        for i in 0..depth {
-            text.push_str(&format!("c{i} x:T{} = T{i};\n", i + 1));
-        }
-        text.push_str(&format!("c{depth} a:long = T{depth};\n"));
-        let (schema, diags) = crate::check("f.tl", &text);
-        let schema = schema.unwrap_or_else(|| panic!("{diags:?}"));
-        let boxed = std::thread::Builder::new()
-            .stack_size(256 << 10)
-            .spawn(move || {
-                let shapes = super::Shapes::new(&schema);
-                let name = |i: usize| crate::ir::Name::parse(&format!("c{i}"));
-                (0..=depth)
-                    .filter(|&i| shapes.variant_boxed(&name(i)))
-                    .count()
-            })
-            .unwrap()
-            .join()
-            .unwrap();
-        // From the end: `c{depth}` is a long (8 bytes) and its enum 16; `c{depth-1}` holds that
-        // enum (16), `c{depth-2}` 24, `c{depth-3}` 32, boxed, so its enum is a tag and a
-        // pointer (16) again: every third one is boxed, 33,333 of them.
-        assert_eq!(boxed, (depth - 1) / 3);
-    }
-
-    /// Bare structs held by value can double at every level: their estimated sizes saturate
-    /// instead of overflowing.
-    #[test]
-    fn doubling_bare_structs_do_not_overflow_the_size_estimate() {
-        let mut text = String::new();
-        for i in 0..100 {
-            text.push_str(&format!("c{i} x:%c{n} y:%c{n} = T{i};\n", n = i + 1));
-        }
-        text.push_str("c100 a:long = T100;\n");
-        let (schema, diags) = crate::check("f.tl", &text);
-        let schema = schema.unwrap_or_else(|| panic!("{diags:?}"));
-        let shapes = super::Shapes::new(&schema);
-        assert!(shapes.variant_boxed(&crate::ir::Name::parse("c0")));
-        assert!(!shapes.variant_boxed(&crate::ir::Name::parse("c100")));
-    }
-
     /// Rendering and formatting a file in chunks gives the text of the whole file formatted at
     /// once, for every fixture: one item per chunk against one chunk per file.
     #[test]
@@ -1597,6 +1150,7 @@ mod tests {
                 schema_file: "f.tl".into(),
                 layer: Some(1),
                 module_path: "crate".into(),
+                runtime_path: super::DEFAULT_RUNTIME_PATH.into(),
             };
             let (small, _) = super::render_in_chunks(&schema, &opts, 1).unwrap();
             let (whole, _) = super::render_in_chunks(&schema, &opts, usize::MAX).unwrap();

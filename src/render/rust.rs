@@ -39,6 +39,47 @@ pub fn camel(word: &str) -> String {
     escape(&word.to_upper_camel_case())
 }
 
+/// What is left of `name` (UpperCamelCase) once the whole words it shares at its start with
+/// `other` are removed: `InputPrivacyValueAllowAll` and `InputPrivacyRule` leave
+/// `ValueAllowAll`, `InputPeerEmpty` and `InputPeer` leave `Empty`, `User` and `User` leave
+/// nothing. The enum variant of a constructor is named so: the rule looks at the two names
+/// alone, so a variant's name does not change when its enum gains or loses constructors.
+pub fn strip_shared_words<'a>(name: &'a str, other: &str) -> &'a str {
+    let mut at = 0;
+    let (mut a, mut b) = (words(name), words(other));
+    while let (Some(x), Some(y)) = (a.next(), b.next()) {
+        if x != y {
+            break;
+        }
+        at += x.len();
+    }
+    &name[at..]
+}
+
+/// The words of an UpperCamelCase name: each starts at an uppercase letter (`InputPeer2` gives
+/// `Input`, `Peer2`).
+fn words(name: &str) -> impl Iterator<Item = &str> {
+    let mut rest = name;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest
+            .char_indices()
+            .skip(1)
+            .find(|(_, c)| c.is_ascii_uppercase())
+            .map_or(rest.len(), |(i, _)| i);
+        let (word, tail) = rest.split_at(end);
+        rest = tail;
+        Some(word)
+    })
+}
+
+/// The version of the runtime's interface for generated code (`tl::wire`) that this generator
+/// writes code for; the runtime's `tl::wire::API_VERSION` must equal it, and the generated crate
+/// root checks so at compile time.
+pub const RUNTIME_API: u32 = 1;
+
 /// The alias every generated module imports the runtime's `tl::wire` under.
 pub const WIRE_ALIAS: &str = "tlw";
 
@@ -90,7 +131,7 @@ pub fn ty(
         Ty::Int256 => "[u8; 32]".into(),
         Ty::Int512 => "[u8; 64]".into(),
         Ty::Bool | Ty::True => "bool".into(),
-        Ty::Object => "::tlgen_runtime::Object".into(),
+        Ty::Object => "tlw::Object".into(),
         Ty::Vector { item, .. } => format!("Vec<{}>", ty(item, base, type_item, ctor_item)),
         Ty::Boxed { name } => item_path(base, "enums", name, &type_item(name)),
         Ty::Bare { constructor } => item_path(base, "types", constructor, &ctor_item(constructor)),
@@ -195,6 +236,30 @@ mod tests {
     }
 
     #[test]
+    fn variant_names_lose_the_words_shared_with_their_type() {
+        for (ctor, ty, rest) in [
+            (
+                "InputPrivacyValueAllowAll",
+                "InputPrivacyRule",
+                "ValueAllowAll",
+            ),
+            (
+                "InputPrivacyKeyStatusTimestamp",
+                "InputPrivacyKey",
+                "StatusTimestamp",
+            ),
+            ("InputPeerEmpty", "InputPeer", "Empty"),
+            ("UpdateShortMessage", "Updates", "UpdateShortMessage"),
+            ("ChannelFull", "ChatFull", "ChannelFull"),
+            ("User", "User", ""),
+            ("InputPeer2", "InputPeer", "Peer2"),
+            ("", "User", ""),
+        ] {
+            assert_eq!(strip_shared_words(ctor, ty), rest, "{ctor} in {ty}");
+        }
+    }
+
+    #[test]
     fn wide_layouts_are_filled_to_an_implemented_arity_and_nested_above_64() {
         let items = |n: usize| (0..n).map(|i| format!("f{i}")).collect::<Vec<_>>();
         let arity = |t: &str| t.matches(", ").count() + 1;
@@ -209,6 +274,7 @@ mod tests {
         }
         // The arities filled to are the ones the runtime implements.
         assert_eq!(WIDE_ARITIES, tlgen_runtime::tl::wire::WIDE_ARITIES);
+        assert_eq!(RUNTIME_API, tlgen_runtime::tl::wire::API_VERSION);
         let nested = tuple(&items(69));
         assert!(nested.starts_with("((f0, f1,"), "{nested}");
         assert!(

@@ -13,9 +13,6 @@
 
 // Formatted by prettyplease when generated; `tests/runtime_schema.rs` keeps it identical to a
 // fresh generation, so rustfmt stays out.
-// Its `unsafe impl tl::wire::Fields` promise that each struct has its layout's record layout
-// (see that trait): the generator writes both from one field list, and allows `unsafe_code`
-// in those files.
 #[allow(missing_docs)]
 #[rustfmt::skip]
 pub mod schema;

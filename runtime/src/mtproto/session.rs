@@ -879,11 +879,11 @@ impl Session {
             Some(types::NewSessionCreated::CONSTRUCTOR_ID) => {
                 let enums::NewSession::Created(n) =
                     parse::<enums::NewSession>("new_session_created", &body)?;
-                Kind::NewSession(n)
+                Kind::NewSession(*n)
             }
             Some(types::Pong::CONSTRUCTOR_ID) => {
                 let enums::Pong::Pong(p) = parse::<enums::Pong>("pong", &body)?;
-                Kind::Pong(p)
+                Kind::Pong(*p)
             }
             Some(types::FutureSalts::CONSTRUCTOR_ID) => {
                 let enums::FutureSalts::FutureSalts(s) =
@@ -953,7 +953,7 @@ impl Session {
         events: &mut Vec<Event>,
     ) {
         let (bad_msg_id, code) = match notice {
-            enums::BadMsgNotification::BadServerSalt(s) => {
+            enums::BadMsgNotification::ServerSalt(s) => {
                 self.salt = s.new_server_salt;
                 self.future_salts.clear();
                 (s.bad_msg_id, s.error_code)

@@ -7,6 +7,10 @@
 mod error;
 mod primitives;
 mod reader;
+/// What generated code implements and calls: field codecs, layouts and the generic bodies of
+/// its trait impls. Not part of the runtime's stable interface (its version is
+/// [`wire::API_VERSION`], which generated code checks); hidden from the docs.
+#[doc(hidden)]
 pub mod wire;
 
 pub use error::{DecodeError, DecodeErrorKind};
@@ -14,7 +18,6 @@ pub use primitives::{
     write_bytes, write_count, write_vec_with, write_vector_header, Object, VECTOR_ID,
 };
 pub use reader::{Reader, DEFAULT_MAX_DEPTH};
-pub use wire::Fields;
 
 /// A value that can be written in TL form (boxed, where the type is boxed).
 pub trait Serializable {

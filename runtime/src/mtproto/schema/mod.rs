@@ -8,6 +8,10 @@
 pub mod enums;
 pub mod functions;
 pub mod types;
+const _: () = assert!(
+    ::tlgen_runtime::tl::wire::API_VERSION == 1,
+    "this code was generated for version 1 of tlgen-runtime's interface for generated code, and the tlgen-runtime in use has another: generate it again with the tlgen that goes with this runtime, or depend on the runtime it was generated for"
+);
 /// Every constructor and function id with its TL name, sorted by id. (A constant, like
 /// everything here compiled only where it is used.)
 pub const NAMES: &[(u32, &str)] = &[

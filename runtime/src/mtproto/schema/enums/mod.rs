@@ -6,16 +6,16 @@ use ::tlgen_runtime::{tl::wire as tlw, Serializable as _};
 use crate::mtproto::schema::{enums, types};
 /// The boxed type `BadMsgNotification`: one variant per constructor.
 pub enum BadMsgNotification {
-    BadMsgNotification(types::BadMsgNotification),
-    BadServerSalt(types::BadServerSalt),
+    BadMsgNotification(Box<types::BadMsgNotification>),
+    ServerSalt(Box<types::BadServerSalt>),
 }
 tlw::impl_enum_traits!(BadMsgNotification);
 impl tlw::Variants for BadMsgNotification {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::BadMsgNotification(x) => visitor.variant("BadMsgNotification", x),
-            Self::BadServerSalt(x) => visitor.variant("BadServerSalt", x),
+            Self::BadMsgNotification(x) => visitor.variant("BadMsgNotification", &**x),
+            Self::ServerSalt(x) => visitor.variant("ServerSalt", &**x),
         }
     }
 }
@@ -23,8 +23,8 @@ impl tlw::Deserializable for BadMsgNotification {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0xa7eff811 => Self::BadMsgNotification(r.bare()?),
-            0xedab447b => Self::BadServerSalt(r.bare()?),
+            0xa7eff811 => Self::BadMsgNotification(r.read_boxed()?),
+            0xedab447b => Self::ServerSalt(r.read_boxed()?),
             id => return Err(r.unknown("BadMsgNotification", id)),
         };
         r.leave();
@@ -34,13 +34,13 @@ impl tlw::Deserializable for BadMsgNotification {
 impl From<types::BadMsgNotification> for BadMsgNotification {
     #[inline]
     fn from(x: types::BadMsgNotification) -> Self {
-        Self::BadMsgNotification(x)
+        Self::BadMsgNotification(Box::new(x))
     }
 }
 impl From<types::BadServerSalt> for BadMsgNotification {
     #[inline]
     fn from(x: types::BadServerSalt) -> Self {
-        Self::BadServerSalt(x)
+        Self::ServerSalt(Box::new(x))
     }
 }
 /// The boxed type `BindAuthKeyInner`: one variant per constructor.
@@ -105,16 +105,16 @@ impl From<types::ClientDhInnerData> for ClientDhInnerData {
 }
 /// The boxed type `DestroySessionRes`: one variant per constructor.
 pub enum DestroySessionRes {
-    DestroySessionNone(types::DestroySessionNone),
-    DestroySessionOk(types::DestroySessionOk),
+    DestroySessionNone(Box<types::DestroySessionNone>),
+    DestroySessionOk(Box<types::DestroySessionOk>),
 }
 tlw::impl_enum_traits!(DestroySessionRes);
 impl tlw::Variants for DestroySessionRes {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::DestroySessionNone(x) => visitor.variant("DestroySessionNone", x),
-            Self::DestroySessionOk(x) => visitor.variant("DestroySessionOk", x),
+            Self::DestroySessionNone(x) => visitor.variant("DestroySessionNone", &**x),
+            Self::DestroySessionOk(x) => visitor.variant("DestroySessionOk", &**x),
         }
     }
 }
@@ -122,8 +122,8 @@ impl tlw::Deserializable for DestroySessionRes {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0x62d350c9 => Self::DestroySessionNone(r.bare()?),
-            0xe22045fc => Self::DestroySessionOk(r.bare()?),
+            0x62d350c9 => Self::DestroySessionNone(r.read_boxed()?),
+            0xe22045fc => Self::DestroySessionOk(r.read_boxed()?),
             id => return Err(r.unknown("DestroySessionRes", id)),
         };
         r.leave();
@@ -133,19 +133,19 @@ impl tlw::Deserializable for DestroySessionRes {
 impl From<types::DestroySessionNone> for DestroySessionRes {
     #[inline]
     fn from(x: types::DestroySessionNone) -> Self {
-        Self::DestroySessionNone(x)
+        Self::DestroySessionNone(Box::new(x))
     }
 }
 impl From<types::DestroySessionOk> for DestroySessionRes {
     #[inline]
     fn from(x: types::DestroySessionOk) -> Self {
-        Self::DestroySessionOk(x)
+        Self::DestroySessionOk(Box::new(x))
     }
 }
 /// The boxed type `FutureSalt`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FutureSalt {
-    FutureSalt(types::FutureSalt),
+    FutureSalt(Box<types::FutureSalt>),
 }
 impl tlw::Serializable for FutureSalt {
     #[inline]
@@ -159,7 +159,7 @@ impl tlw::Deserializable for FutureSalt {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0x0949d9dc => Self::FutureSalt(r.bare()?),
+            0x0949d9dc => Self::FutureSalt(r.read_boxed()?),
             id => return Err(r.unknown("FutureSalt", id)),
         };
         r.leave();
@@ -169,7 +169,7 @@ impl tlw::Deserializable for FutureSalt {
 impl From<types::FutureSalt> for FutureSalt {
     #[inline]
     fn from(x: types::FutureSalt) -> Self {
-        Self::FutureSalt(x)
+        Self::FutureSalt(Box::new(x))
     }
 }
 /// The boxed type `FutureSalts`: one variant per constructor.
@@ -204,16 +204,16 @@ impl From<types::FutureSalts> for FutureSalts {
 }
 /// The boxed type `MsgDetailedInfo`: one variant per constructor.
 pub enum MsgDetailedInfo {
-    MsgDetailedInfo(types::MsgDetailedInfo),
-    MsgNewDetailedInfo(types::MsgNewDetailedInfo),
+    MsgDetailedInfo(Box<types::MsgDetailedInfo>),
+    NewDetailedInfo(Box<types::MsgNewDetailedInfo>),
 }
 tlw::impl_enum_traits!(MsgDetailedInfo);
 impl tlw::Variants for MsgDetailedInfo {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::MsgDetailedInfo(x) => visitor.variant("MsgDetailedInfo", x),
-            Self::MsgNewDetailedInfo(x) => visitor.variant("MsgNewDetailedInfo", x),
+            Self::MsgDetailedInfo(x) => visitor.variant("MsgDetailedInfo", &**x),
+            Self::NewDetailedInfo(x) => visitor.variant("NewDetailedInfo", &**x),
         }
     }
 }
@@ -221,8 +221,8 @@ impl tlw::Deserializable for MsgDetailedInfo {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0x276d3ec6 => Self::MsgDetailedInfo(r.bare()?),
-            0x809db6df => Self::MsgNewDetailedInfo(r.bare()?),
+            0x276d3ec6 => Self::MsgDetailedInfo(r.read_boxed()?),
+            0x809db6df => Self::NewDetailedInfo(r.read_boxed()?),
             id => return Err(r.unknown("MsgDetailedInfo", id)),
         };
         r.leave();
@@ -232,19 +232,19 @@ impl tlw::Deserializable for MsgDetailedInfo {
 impl From<types::MsgDetailedInfo> for MsgDetailedInfo {
     #[inline]
     fn from(x: types::MsgDetailedInfo) -> Self {
-        Self::MsgDetailedInfo(x)
+        Self::MsgDetailedInfo(Box::new(x))
     }
 }
 impl From<types::MsgNewDetailedInfo> for MsgDetailedInfo {
     #[inline]
     fn from(x: types::MsgNewDetailedInfo) -> Self {
-        Self::MsgNewDetailedInfo(x)
+        Self::NewDetailedInfo(Box::new(x))
     }
 }
 /// The boxed type `MsgResendReq`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MsgResendReq {
-    MsgResendReq(types::MsgResendReq),
+    MsgResendReq(Box<types::MsgResendReq>),
 }
 impl tlw::Serializable for MsgResendReq {
     #[inline]
@@ -258,7 +258,7 @@ impl tlw::Deserializable for MsgResendReq {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0x7d861a08 => Self::MsgResendReq(r.bare()?),
+            0x7d861a08 => Self::MsgResendReq(r.read_boxed()?),
             id => return Err(r.unknown("MsgResendReq", id)),
         };
         r.leave();
@@ -268,13 +268,13 @@ impl tlw::Deserializable for MsgResendReq {
 impl From<types::MsgResendReq> for MsgResendReq {
     #[inline]
     fn from(x: types::MsgResendReq) -> Self {
-        Self::MsgResendReq(x)
+        Self::MsgResendReq(Box::new(x))
     }
 }
 /// The boxed type `MsgsAck`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MsgsAck {
-    MsgsAck(types::MsgsAck),
+    MsgsAck(Box<types::MsgsAck>),
 }
 impl tlw::Serializable for MsgsAck {
     #[inline]
@@ -288,7 +288,7 @@ impl tlw::Deserializable for MsgsAck {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0x62d6b459 => Self::MsgsAck(r.bare()?),
+            0x62d6b459 => Self::MsgsAck(r.read_boxed()?),
             id => return Err(r.unknown("MsgsAck", id)),
         };
         r.leave();
@@ -298,7 +298,7 @@ impl tlw::Deserializable for MsgsAck {
 impl From<types::MsgsAck> for MsgsAck {
     #[inline]
     fn from(x: types::MsgsAck) -> Self {
-        Self::MsgsAck(x)
+        Self::MsgsAck(Box::new(x))
     }
 }
 /// The boxed type `MsgsAllInfo`: one variant per constructor.
@@ -364,7 +364,7 @@ impl From<types::MsgsStateInfo> for MsgsStateInfo {
 /// The boxed type `MsgsStateReq`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MsgsStateReq {
-    MsgsStateReq(types::MsgsStateReq),
+    MsgsStateReq(Box<types::MsgsStateReq>),
 }
 impl tlw::Serializable for MsgsStateReq {
     #[inline]
@@ -378,7 +378,7 @@ impl tlw::Deserializable for MsgsStateReq {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0xda69fb52 => Self::MsgsStateReq(r.bare()?),
+            0xda69fb52 => Self::MsgsStateReq(r.read_boxed()?),
             id => return Err(r.unknown("MsgsStateReq", id)),
         };
         r.leave();
@@ -388,13 +388,13 @@ impl tlw::Deserializable for MsgsStateReq {
 impl From<types::MsgsStateReq> for MsgsStateReq {
     #[inline]
     fn from(x: types::MsgsStateReq) -> Self {
-        Self::MsgsStateReq(x)
+        Self::MsgsStateReq(Box::new(x))
     }
 }
 /// The boxed type `NewSession`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NewSession {
-    Created(types::NewSessionCreated),
+    Created(Box<types::NewSessionCreated>),
 }
 impl tlw::Serializable for NewSession {
     #[inline]
@@ -408,7 +408,7 @@ impl tlw::Deserializable for NewSession {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0x9ec20908 => Self::Created(r.bare()?),
+            0x9ec20908 => Self::Created(r.read_boxed()?),
             id => return Err(r.unknown("NewSession", id)),
         };
         r.leave();
@@ -418,13 +418,13 @@ impl tlw::Deserializable for NewSession {
 impl From<types::NewSessionCreated> for NewSession {
     #[inline]
     fn from(x: types::NewSessionCreated) -> Self {
-        Self::Created(x)
+        Self::Created(Box::new(x))
     }
 }
 /// The boxed type `Object`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Object {
-    GzipPacked(types::GzipPacked),
+    GzipPacked(Box<types::GzipPacked>),
 }
 impl tlw::Serializable for Object {
     #[inline]
@@ -438,7 +438,7 @@ impl tlw::Deserializable for Object {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0x3072cfa1 => Self::GzipPacked(r.bare()?),
+            0x3072cfa1 => Self::GzipPacked(r.read_boxed()?),
             id => return Err(r.unknown("Object", id)),
         };
         r.leave();
@@ -448,7 +448,7 @@ impl tlw::Deserializable for Object {
 impl From<types::GzipPacked> for Object {
     #[inline]
     fn from(x: types::GzipPacked) -> Self {
-        Self::GzipPacked(x)
+        Self::GzipPacked(Box::new(x))
     }
 }
 /// The boxed type `P_Q_inner_data`: one variant per constructor.
@@ -493,7 +493,7 @@ impl From<types::PQInnerDataTempDc> for PQInnerData {
 /// The boxed type `Pong`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pong {
-    Pong(types::Pong),
+    Pong(Box<types::Pong>),
 }
 impl tlw::Serializable for Pong {
     #[inline]
@@ -507,7 +507,7 @@ impl tlw::Deserializable for Pong {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0x347773c5 => Self::Pong(r.bare()?),
+            0x347773c5 => Self::Pong(r.read_boxed()?),
             id => return Err(r.unknown("Pong", id)),
         };
         r.leave();
@@ -517,7 +517,7 @@ impl tlw::Deserializable for Pong {
 impl From<types::Pong> for Pong {
     #[inline]
     fn from(x: types::Pong) -> Self {
-        Self::Pong(x)
+        Self::Pong(Box::new(x))
     }
 }
 /// The boxed type `ResPQ`: one variant per constructor.
@@ -551,24 +551,22 @@ impl From<types::ResPq> for ResPq {
     }
 }
 /// The boxed type `RpcDropAnswer`: one variant per constructor.
-#[derive(Default)]
 pub enum RpcDropAnswer {
-    RpcAnswerDropped(types::RpcAnswerDropped),
-    #[default]
-    RpcAnswerDroppedRunning,
-    RpcAnswerUnknown,
+    AnswerDropped(Box<types::RpcAnswerDropped>),
+    AnswerDroppedRunning,
+    AnswerUnknown,
 }
 tlw::impl_enum_traits!(RpcDropAnswer);
 impl tlw::Variants for RpcDropAnswer {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::RpcAnswerDropped(x) => visitor.variant("RpcAnswerDropped", x),
-            Self::RpcAnswerDroppedRunning => {
-                visitor.unit("RpcAnswerDroppedRunning", &types::RpcAnswerDroppedRunning)
+            Self::AnswerDropped(x) => visitor.variant("AnswerDropped", &**x),
+            Self::AnswerDroppedRunning => {
+                visitor.unit("AnswerDroppedRunning", &types::RpcAnswerDroppedRunning)
             }
-            Self::RpcAnswerUnknown => {
-                visitor.unit("RpcAnswerUnknown", &types::RpcAnswerUnknown)
+            Self::AnswerUnknown => {
+                visitor.unit("AnswerUnknown", &types::RpcAnswerUnknown)
             }
         }
     }
@@ -577,9 +575,9 @@ impl tlw::Deserializable for RpcDropAnswer {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0xa43ad8b7 => Self::RpcAnswerDropped(r.bare()?),
-            0xcd78e586 => Self::RpcAnswerDroppedRunning,
-            0x5e2ad36e => Self::RpcAnswerUnknown,
+            0xa43ad8b7 => Self::AnswerDropped(r.read_boxed()?),
+            0xcd78e586 => Self::AnswerDroppedRunning,
+            0x5e2ad36e => Self::AnswerUnknown,
             id => return Err(r.unknown("RpcDropAnswer", id)),
         };
         r.leave();
@@ -589,19 +587,19 @@ impl tlw::Deserializable for RpcDropAnswer {
 impl From<types::RpcAnswerDropped> for RpcDropAnswer {
     #[inline]
     fn from(x: types::RpcAnswerDropped) -> Self {
-        Self::RpcAnswerDropped(x)
+        Self::AnswerDropped(Box::new(x))
     }
 }
 impl From<types::RpcAnswerDroppedRunning> for RpcDropAnswer {
     #[inline]
     fn from(_: types::RpcAnswerDroppedRunning) -> Self {
-        Self::RpcAnswerDroppedRunning
+        Self::AnswerDroppedRunning
     }
 }
 impl From<types::RpcAnswerUnknown> for RpcDropAnswer {
     #[inline]
     fn from(_: types::RpcAnswerUnknown) -> Self {
-        Self::RpcAnswerUnknown
+        Self::AnswerUnknown
     }
 }
 /// The boxed type `RpcError`: one variant per constructor.
