@@ -71,7 +71,7 @@ use serde::Serialize;
 use crate::diag::Severity;
 use crate::ir::Section;
 use crate::ir::{Definition, Field, FieldKind, Name, Schema, Ty};
-use crate::render::rust;
+use crate::lang::rust;
 use crate::shapes::Shapes;
 
 /// Arguments of `tlgen diff`.

@@ -22,6 +22,7 @@
 pub mod diag;
 pub mod ids;
 pub mod ir;
+pub mod lang;
 pub mod parse;
 pub mod render;
 pub mod shapes;

@@ -279,6 +279,15 @@ fn tarjan(holds: &[Vec<usize>]) -> Vec<Vec<usize>> {
     found
 }
 
+/// Whether a type is written with every id (no bare constructor, no bare vector inside).
+pub(crate) fn all_boxed(ty: &Ty) -> bool {
+    match ty {
+        Ty::Bare { .. } => false,
+        Ty::Vector { boxed, item } => *boxed && all_boxed(item),
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -441,7 +441,7 @@ fn golden() {
     assert_eq!(format!("{srp:?}"), "InputCheckPasswordSrp { srp_id: 1, a: [2], m1: [] }");
     let privacy = functions::account::SetPrivacy {
         key: enums::InputPrivacyKey::StatusTimestamp,
-        rules: vec![enums::InputPrivacyRule::InputPrivacyValueAllowContacts],
+        rules: vec![enums::InputPrivacyRule::ValueAllowContacts],
     };
     assert_eq!(hex(&privacy.to_bytes()), "e81cf8c9 18cb964f 15c4b51c 01000000 7be0090d");
     // An error names its field also late in a wide (flat, `()`-filled) layout: `user` has 53

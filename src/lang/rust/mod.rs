@@ -3,6 +3,11 @@
 use heck::{ToSnakeCase, ToUpperCamelCase};
 
 use crate::ir::{Name, Ty};
+use crate::shapes::all_boxed;
+
+mod naming;
+
+pub(crate) use naming::{doc_text, Naming, PRELUDE};
 
 /// Words that cannot be Rust identifiers as they are.
 const KEYWORDS: &[&str] = &[
@@ -145,7 +150,7 @@ pub fn ty(
 pub fn item_codec(t: &Ty, spell: &dyn Fn(&Ty) -> String) -> String {
     match t {
         Ty::Bare { .. } => format!("tlw::BareOf<{}>", spell(t)),
-        Ty::Vector { boxed, item } if !super::all_boxed(t) => {
+        Ty::Vector { boxed, item } if !all_boxed(t) => {
             format!("tlw::VecOf<{boxed}, {}>", item_codec(item, spell))
         }
         _ => spell(t),
