@@ -520,6 +520,19 @@ pub fn build(
         functions,
         types,
     };
+    for name in crate::shapes::infinite_constructors(&schema) {
+        if let Some(&span) = ctor_names.get(&name.full()) {
+            err(
+                &mut diags,
+                span,
+                format!(
+                    "`{name}` holds itself through required bare fields alone, so no value of it \
+                     is finite: make a field on the cycle optional (`flags.0?%T`), a vector, or \
+                     boxed (the type's name)"
+                ),
+            );
+        }
+    }
     (Some(schema), diags)
 }
 

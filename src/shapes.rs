@@ -1,7 +1,7 @@
 //! Facts about a schema's types that decide the shape of the generated code, in any target
 //! language: which enum variants hold their constructor behind a pointer, which fields need
-//! one to have a finite size, and which values have a default. The renderer and `tlgen diff` share them, so that the diff judges the code
-//! exactly as it is generated.
+//! one to have a finite size, and which values have a default. The renderer and `tlgen diff`
+//! share them, so that the diff judges the code exactly as it is generated.
 
 use std::collections::BTreeSet;
 
@@ -47,8 +47,8 @@ impl<'a> Shapes<'a> {
     }
 
     /// Whether the enum variant of constructor `c` holds it in a `Box`: whenever the constructor
-    /// has fields (a constructor without fields is a unit variant). The rule looks at nothing that a layer changes without breaking the variant
-    /// anyway: over the layer history 122 to 227, a variant changed between boxed and inline only
+    /// has fields (a constructor without fields is a unit variant). The rule looks at nothing
+    /// that a layer changes without breaking the variant anyway: over the layer history 122 to 227, a variant changed between boxed and inline only
     /// where its constructor gained or lost its first field, which turns a unit variant into one
     /// that holds a value (or back) under any rule. Rules by size (an estimated struct wider than
     /// 24 bytes) or by a flags word flipped 63 and 68 variants over the same history, each a
@@ -179,6 +179,15 @@ impl<'a> Shapes<'a> {
             c.name.ends_with("Empty") && schema.constructor(c).is_some_and(|d| d.fields.is_empty())
         })
     }
+}
+
+/// The constructors that hold themselves through required bare fields alone
+/// (`node next:%Node = Node;`): no value of them is finite, so a schema with one is in error.
+pub fn infinite_constructors(schema: &Schema) -> Vec<&Name> {
+    infinite(schema)
+        .into_iter()
+        .filter_map(|v| schema.constructors.get(v).map(|d| &d.name))
+        .collect()
 }
 
 /// The constructors (by index, sorted) that hold themselves through required bare fields.

@@ -266,6 +266,52 @@ fn generate_crate(dir: &Path, name: &str, schema: &Path, layer: Option<i32>) {
     }
 }
 
+fn write_workspace(ws: &Path, members: &[&str]) {
+    write_if_changed(
+        &ws.join("Cargo.toml"),
+        &format!(
+            "[workspace]\nmembers = {members:?}\nresolver = \"2\"\n\n[profile.dev]\ndebug = false\n"
+        ),
+    );
+}
+
+/// Generates every fixture of `tests/fixtures` as a module of one crate (`crate::cycles`, ...),
+/// under the same lints as [`generate_crate`]: each fixture's code compiles, the types of the
+/// cycle fixture have a finite size.
+fn generate_fixtures_crate(dir: &Path) {
+    let runtime = common::root().join("runtime");
+    write_if_changed(
+        &dir.join("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"gen-fixtures\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\ntlgen-runtime = {{ path = {:?} }}\n",
+            runtime.to_string_lossy()
+        ),
+    );
+    let mut fixtures: Vec<_> = std::fs::read_dir(common::root().join("tests/fixtures"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tl"))
+        .collect();
+    fixtures.sort();
+    let mut lib = String::from("#![forbid(unsafe_code)]\n#![deny(warnings)]\n");
+    for path in &fixtures {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let config = tlgen::Config {
+            schema: path.clone(),
+            out: dir.join("src").join(&stem),
+            layer: Some(1),
+            check: false,
+            module_path: Some(format!("crate::{stem}")),
+            runtime_path: None,
+        };
+        tlgen::generate(&config).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        writeln!(lib, "pub mod {stem};").unwrap();
+    }
+    assert!(fixtures.len() >= 10, "fixtures are missing");
+    write_if_changed(&dir.join("src/lib.rs"), &lib);
+}
+
 fn cargo(dir: &Path, args: &[&str]) -> std::process::Output {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     Command::new(cargo)
@@ -279,18 +325,22 @@ fn cargo(dir: &Path, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn generated_crates_compile_and_round_trip() {
+    let ws = common::root().join("target/tlgen-it");
+    generate_fixtures_crate(&ws.join("gen-fixtures"));
     let (Some(api), Some(mt), Some(mtproto)) = (
         common::shared("schemas/telegram/api.tl"),
         common::shared("schemas/mtproto/mt.tl"),
         common::shared("schemas/mtproto/mtproto_api.tl"),
     ) else {
+        // The fixtures alone.
+        write_workspace(&ws, &["gen-fixtures"]);
+        let build = cargo(&ws, &["build", "-p", "gen-fixtures"]);
+        let stderr = String::from_utf8_lossy(&build.stderr);
+        assert!(build.status.success(), "fixtures do not build:\n{stderr}");
+        assert!(!stderr.contains("warning:"), "warnings:\n{stderr}");
         return;
     };
-    let ws = common::root().join("target/tlgen-it");
-    write_if_changed(
-        &ws.join("Cargo.toml"),
-        "[workspace]\nmembers = [\"gen-api\", \"gen-mt\", \"gen-mtproto\"]\nresolver = \"2\"\n\n[profile.dev]\ndebug = false\n",
-    );
+    write_workspace(&ws, &["gen-api", "gen-fixtures", "gen-mt", "gen-mtproto"]);
     generate_crate(&ws.join("gen-api"), "gen-api", &api, Some(228));
     generate_crate(&ws.join("gen-mt"), "gen-mt", &mt, None);
     generate_crate(&ws.join("gen-mtproto"), "gen-mtproto", &mtproto, None);
