@@ -306,6 +306,15 @@ mod tests {
         schema.unwrap_or_else(|| panic!("{diags:?}"))
     }
 
+    /// The IR of `text` whatever the checker says of it.
+    fn unchecked(text: &str) -> Schema {
+        let map = crate::diag::SourceMap::new("f.tl", text);
+        let (ast, _) = crate::parse::parse(&map, text);
+        crate::ir::build(&map, text, &ast)
+            .0
+            .expect("the IR is built")
+    }
+
     #[test]
     fn every_variant_with_a_value_is_boxed() {
         let s = schema(
@@ -324,15 +333,14 @@ mod tests {
 
     #[test]
     fn bare_fields_on_a_cycle_are_boxed_and_infinite_ones_reported() {
-        let s = schema(
-            "\
+        let text = "\
             node#1 flags:# name:string next:flags.0?%Node children:vector<node> = Node;
             a#2 b:%B = A;
             b#3 flags:# a:flags.0?%A = B;
             loop#4 again:%Loop = Loop;
             leaf#5 n:%Node = Leaf;
-            ",
-        );
+            ";
+        let s = unchecked(text);
         let shapes = Shapes::new(&s);
         let def = |n: &str| s.constructor(&Name::parse(n)).unwrap();
         assert!(shapes.field_boxed(def("node"), 2));
@@ -345,6 +353,19 @@ mod tests {
         assert!(shapes.is_infinite(&Name::parse("loop")));
         assert!(
             !shapes.is_infinite(&Name::parse("a")) && !shapes.is_infinite(&Name::parse("node"))
+        );
+        // The checker reports it, at its name.
+        let (checked, diags) = crate::check("f.tl", text);
+        assert!(checked.is_none());
+        let errors: Vec<_> = diags
+            .iter()
+            .filter(|d| d.severity == crate::diag::Severity::Error)
+            .collect();
+        assert_eq!(errors.len(), 1, "{diags:?}");
+        assert!(
+            errors[0].message.contains("`loop` holds itself"),
+            "{}",
+            errors[0].message
         );
     }
 
