@@ -35,7 +35,7 @@ pub struct RootView {
     /// Every id with its TL name, sorted by id.
     pub names: Vec<(String, String)>,
     /// The version of the runtime's interface for generated code that this code needs
-    /// ([`rust::RUNTIME_API`]).
+    /// ([`crate::lang::rust::RUNTIME_API`]).
     pub runtime_api: u32,
 }
 
