@@ -10,6 +10,8 @@ pub enum BadMsgNotification {
     ServerSalt(Box<types::BadServerSalt>),
 }
 tlw::impl_enum_traits!(BadMsgNotification);
+/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
+/// `Serializable`.
 impl tlw::Variants for BadMsgNotification {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -19,6 +21,7 @@ impl tlw::Variants for BadMsgNotification {
         }
     }
 }
+/// Reads any constructor of `BadMsgNotification`, chosen by its id.
 impl tlw::Deserializable for BadMsgNotification {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -31,12 +34,14 @@ impl tlw::Deserializable for BadMsgNotification {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::BadMsgNotification> for BadMsgNotification {
     #[inline]
     fn from(x: types::BadMsgNotification) -> Self {
         Self::BadMsgNotification(Box::new(x))
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::BadServerSalt> for BadMsgNotification {
     #[inline]
     fn from(x: types::BadServerSalt) -> Self {
@@ -48,6 +53,7 @@ impl From<types::BadServerSalt> for BadMsgNotification {
 pub enum BindAuthKeyInner {
     BindAuthKeyInner(Box<types::BindAuthKeyInner>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for BindAuthKeyInner {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -56,6 +62,7 @@ impl tlw::Serializable for BindAuthKeyInner {
         }
     }
 }
+/// Reads any constructor of `BindAuthKeyInner`, chosen by its id.
 impl tlw::Deserializable for BindAuthKeyInner {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -67,6 +74,7 @@ impl tlw::Deserializable for BindAuthKeyInner {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::BindAuthKeyInner> for BindAuthKeyInner {
     #[inline]
     fn from(x: types::BindAuthKeyInner) -> Self {
@@ -78,6 +86,7 @@ impl From<types::BindAuthKeyInner> for BindAuthKeyInner {
 pub enum ClientDhInnerData {
     ClientDhInnerData(Box<types::ClientDhInnerData>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for ClientDhInnerData {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -86,6 +95,7 @@ impl tlw::Serializable for ClientDhInnerData {
         }
     }
 }
+/// Reads any constructor of `Client_DH_Inner_Data`, chosen by its id.
 impl tlw::Deserializable for ClientDhInnerData {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -97,6 +107,7 @@ impl tlw::Deserializable for ClientDhInnerData {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::ClientDhInnerData> for ClientDhInnerData {
     #[inline]
     fn from(x: types::ClientDhInnerData) -> Self {
@@ -109,6 +120,8 @@ pub enum DestroySessionRes {
     DestroySessionOk(Box<types::DestroySessionOk>),
 }
 tlw::impl_enum_traits!(DestroySessionRes);
+/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
+/// `Serializable`.
 impl tlw::Variants for DestroySessionRes {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -118,6 +131,7 @@ impl tlw::Variants for DestroySessionRes {
         }
     }
 }
+/// Reads any constructor of `DestroySessionRes`, chosen by its id.
 impl tlw::Deserializable for DestroySessionRes {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -130,12 +144,14 @@ impl tlw::Deserializable for DestroySessionRes {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::DestroySessionNone> for DestroySessionRes {
     #[inline]
     fn from(x: types::DestroySessionNone) -> Self {
         Self::DestroySessionNone(Box::new(x))
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::DestroySessionOk> for DestroySessionRes {
     #[inline]
     fn from(x: types::DestroySessionOk) -> Self {
@@ -147,6 +163,7 @@ impl From<types::DestroySessionOk> for DestroySessionRes {
 pub enum FutureSalt {
     FutureSalt(Box<types::FutureSalt>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for FutureSalt {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -155,6 +172,7 @@ impl tlw::Serializable for FutureSalt {
         }
     }
 }
+/// Reads any constructor of `FutureSalt`, chosen by its id.
 impl tlw::Deserializable for FutureSalt {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -166,6 +184,7 @@ impl tlw::Deserializable for FutureSalt {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::FutureSalt> for FutureSalt {
     #[inline]
     fn from(x: types::FutureSalt) -> Self {
@@ -177,6 +196,7 @@ impl From<types::FutureSalt> for FutureSalt {
 pub enum FutureSalts {
     FutureSalts(Box<types::FutureSalts>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for FutureSalts {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -185,6 +205,7 @@ impl tlw::Serializable for FutureSalts {
         }
     }
 }
+/// Reads any constructor of `FutureSalts`, chosen by its id.
 impl tlw::Deserializable for FutureSalts {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -196,6 +217,7 @@ impl tlw::Deserializable for FutureSalts {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::FutureSalts> for FutureSalts {
     #[inline]
     fn from(x: types::FutureSalts) -> Self {
@@ -208,6 +230,8 @@ pub enum MsgDetailedInfo {
     NewDetailedInfo(Box<types::MsgNewDetailedInfo>),
 }
 tlw::impl_enum_traits!(MsgDetailedInfo);
+/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
+/// `Serializable`.
 impl tlw::Variants for MsgDetailedInfo {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -217,6 +241,7 @@ impl tlw::Variants for MsgDetailedInfo {
         }
     }
 }
+/// Reads any constructor of `MsgDetailedInfo`, chosen by its id.
 impl tlw::Deserializable for MsgDetailedInfo {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -229,12 +254,14 @@ impl tlw::Deserializable for MsgDetailedInfo {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::MsgDetailedInfo> for MsgDetailedInfo {
     #[inline]
     fn from(x: types::MsgDetailedInfo) -> Self {
         Self::MsgDetailedInfo(Box::new(x))
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::MsgNewDetailedInfo> for MsgDetailedInfo {
     #[inline]
     fn from(x: types::MsgNewDetailedInfo) -> Self {
@@ -246,6 +273,7 @@ impl From<types::MsgNewDetailedInfo> for MsgDetailedInfo {
 pub enum MsgResendReq {
     MsgResendReq(Box<types::MsgResendReq>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for MsgResendReq {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -254,6 +282,7 @@ impl tlw::Serializable for MsgResendReq {
         }
     }
 }
+/// Reads any constructor of `MsgResendReq`, chosen by its id.
 impl tlw::Deserializable for MsgResendReq {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -265,6 +294,7 @@ impl tlw::Deserializable for MsgResendReq {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::MsgResendReq> for MsgResendReq {
     #[inline]
     fn from(x: types::MsgResendReq) -> Self {
@@ -276,6 +306,7 @@ impl From<types::MsgResendReq> for MsgResendReq {
 pub enum MsgsAck {
     MsgsAck(Box<types::MsgsAck>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for MsgsAck {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -284,6 +315,7 @@ impl tlw::Serializable for MsgsAck {
         }
     }
 }
+/// Reads any constructor of `MsgsAck`, chosen by its id.
 impl tlw::Deserializable for MsgsAck {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -295,6 +327,7 @@ impl tlw::Deserializable for MsgsAck {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::MsgsAck> for MsgsAck {
     #[inline]
     fn from(x: types::MsgsAck) -> Self {
@@ -306,6 +339,7 @@ impl From<types::MsgsAck> for MsgsAck {
 pub enum MsgsAllInfo {
     MsgsAllInfo(Box<types::MsgsAllInfo>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for MsgsAllInfo {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -314,6 +348,7 @@ impl tlw::Serializable for MsgsAllInfo {
         }
     }
 }
+/// Reads any constructor of `MsgsAllInfo`, chosen by its id.
 impl tlw::Deserializable for MsgsAllInfo {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -325,6 +360,7 @@ impl tlw::Deserializable for MsgsAllInfo {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::MsgsAllInfo> for MsgsAllInfo {
     #[inline]
     fn from(x: types::MsgsAllInfo) -> Self {
@@ -336,6 +372,7 @@ impl From<types::MsgsAllInfo> for MsgsAllInfo {
 pub enum MsgsStateInfo {
     MsgsStateInfo(Box<types::MsgsStateInfo>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for MsgsStateInfo {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -344,6 +381,7 @@ impl tlw::Serializable for MsgsStateInfo {
         }
     }
 }
+/// Reads any constructor of `MsgsStateInfo`, chosen by its id.
 impl tlw::Deserializable for MsgsStateInfo {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -355,6 +393,7 @@ impl tlw::Deserializable for MsgsStateInfo {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::MsgsStateInfo> for MsgsStateInfo {
     #[inline]
     fn from(x: types::MsgsStateInfo) -> Self {
@@ -366,6 +405,7 @@ impl From<types::MsgsStateInfo> for MsgsStateInfo {
 pub enum MsgsStateReq {
     MsgsStateReq(Box<types::MsgsStateReq>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for MsgsStateReq {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -374,6 +414,7 @@ impl tlw::Serializable for MsgsStateReq {
         }
     }
 }
+/// Reads any constructor of `MsgsStateReq`, chosen by its id.
 impl tlw::Deserializable for MsgsStateReq {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -385,6 +426,7 @@ impl tlw::Deserializable for MsgsStateReq {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::MsgsStateReq> for MsgsStateReq {
     #[inline]
     fn from(x: types::MsgsStateReq) -> Self {
@@ -396,6 +438,7 @@ impl From<types::MsgsStateReq> for MsgsStateReq {
 pub enum NewSession {
     Created(Box<types::NewSessionCreated>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for NewSession {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -404,6 +447,7 @@ impl tlw::Serializable for NewSession {
         }
     }
 }
+/// Reads any constructor of `NewSession`, chosen by its id.
 impl tlw::Deserializable for NewSession {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -415,6 +459,7 @@ impl tlw::Deserializable for NewSession {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::NewSessionCreated> for NewSession {
     #[inline]
     fn from(x: types::NewSessionCreated) -> Self {
@@ -426,6 +471,7 @@ impl From<types::NewSessionCreated> for NewSession {
 pub enum Object {
     GzipPacked(Box<types::GzipPacked>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for Object {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -434,6 +480,7 @@ impl tlw::Serializable for Object {
         }
     }
 }
+/// Reads any constructor of `Object`, chosen by its id.
 impl tlw::Deserializable for Object {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -445,6 +492,7 @@ impl tlw::Deserializable for Object {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::GzipPacked> for Object {
     #[inline]
     fn from(x: types::GzipPacked) -> Self {
@@ -457,6 +505,8 @@ pub enum PQInnerData {
     TempDc(Box<types::PQInnerDataTempDc>),
 }
 tlw::impl_enum_traits!(PQInnerData);
+/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
+/// `Serializable`.
 impl tlw::Variants for PQInnerData {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -466,6 +516,7 @@ impl tlw::Variants for PQInnerData {
         }
     }
 }
+/// Reads any constructor of `P_Q_inner_data`, chosen by its id.
 impl tlw::Deserializable for PQInnerData {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -478,12 +529,14 @@ impl tlw::Deserializable for PQInnerData {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::PQInnerDataDc> for PQInnerData {
     #[inline]
     fn from(x: types::PQInnerDataDc) -> Self {
         Self::Dc(Box::new(x))
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::PQInnerDataTempDc> for PQInnerData {
     #[inline]
     fn from(x: types::PQInnerDataTempDc) -> Self {
@@ -495,6 +548,7 @@ impl From<types::PQInnerDataTempDc> for PQInnerData {
 pub enum Pong {
     Pong(Box<types::Pong>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for Pong {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -503,6 +557,7 @@ impl tlw::Serializable for Pong {
         }
     }
 }
+/// Reads any constructor of `Pong`, chosen by its id.
 impl tlw::Deserializable for Pong {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -514,6 +569,7 @@ impl tlw::Deserializable for Pong {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::Pong> for Pong {
     #[inline]
     fn from(x: types::Pong) -> Self {
@@ -525,6 +581,7 @@ impl From<types::Pong> for Pong {
 pub enum ResPq {
     ResPq(Box<types::ResPq>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for ResPq {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -533,6 +590,7 @@ impl tlw::Serializable for ResPq {
         }
     }
 }
+/// Reads any constructor of `ResPQ`, chosen by its id.
 impl tlw::Deserializable for ResPq {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -544,6 +602,7 @@ impl tlw::Deserializable for ResPq {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::ResPq> for ResPq {
     #[inline]
     fn from(x: types::ResPq) -> Self {
@@ -557,6 +616,8 @@ pub enum RpcDropAnswer {
     AnswerUnknown,
 }
 tlw::impl_enum_traits!(RpcDropAnswer);
+/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
+/// `Serializable`.
 impl tlw::Variants for RpcDropAnswer {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -571,6 +632,7 @@ impl tlw::Variants for RpcDropAnswer {
         }
     }
 }
+/// Reads any constructor of `RpcDropAnswer`, chosen by its id.
 impl tlw::Deserializable for RpcDropAnswer {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -584,18 +646,21 @@ impl tlw::Deserializable for RpcDropAnswer {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::RpcAnswerDropped> for RpcDropAnswer {
     #[inline]
     fn from(x: types::RpcAnswerDropped) -> Self {
         Self::AnswerDropped(Box::new(x))
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::RpcAnswerDroppedRunning> for RpcDropAnswer {
     #[inline]
     fn from(_: types::RpcAnswerDroppedRunning) -> Self {
         Self::AnswerDroppedRunning
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::RpcAnswerUnknown> for RpcDropAnswer {
     #[inline]
     fn from(_: types::RpcAnswerUnknown) -> Self {
@@ -607,6 +672,7 @@ impl From<types::RpcAnswerUnknown> for RpcDropAnswer {
 pub enum RpcError {
     RpcError(Box<types::RpcError>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for RpcError {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -615,6 +681,7 @@ impl tlw::Serializable for RpcError {
         }
     }
 }
+/// Reads any constructor of `RpcError`, chosen by its id.
 impl tlw::Deserializable for RpcError {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -626,6 +693,7 @@ impl tlw::Deserializable for RpcError {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::RpcError> for RpcError {
     #[inline]
     fn from(x: types::RpcError) -> Self {
@@ -637,6 +705,7 @@ impl From<types::RpcError> for RpcError {
 pub enum RpcResult {
     RpcResult(Box<types::RpcResult>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for RpcResult {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -645,6 +714,7 @@ impl tlw::Serializable for RpcResult {
         }
     }
 }
+/// Reads any constructor of `RpcResult`, chosen by its id.
 impl tlw::Deserializable for RpcResult {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -656,6 +726,7 @@ impl tlw::Deserializable for RpcResult {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::RpcResult> for RpcResult {
     #[inline]
     fn from(x: types::RpcResult) -> Self {
@@ -668,6 +739,8 @@ pub enum ServerDhParams {
     ServerDhParamsOk(Box<types::ServerDhParamsOk>),
 }
 tlw::impl_enum_traits!(ServerDhParams);
+/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
+/// `Serializable`.
 impl tlw::Variants for ServerDhParams {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -677,6 +750,7 @@ impl tlw::Variants for ServerDhParams {
         }
     }
 }
+/// Reads any constructor of `Server_DH_Params`, chosen by its id.
 impl tlw::Deserializable for ServerDhParams {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -689,12 +763,14 @@ impl tlw::Deserializable for ServerDhParams {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::ServerDhParamsFail> for ServerDhParams {
     #[inline]
     fn from(x: types::ServerDhParamsFail) -> Self {
         Self::Fail(Box::new(x))
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::ServerDhParamsOk> for ServerDhParams {
     #[inline]
     fn from(x: types::ServerDhParamsOk) -> Self {
@@ -706,6 +782,7 @@ impl From<types::ServerDhParamsOk> for ServerDhParams {
 pub enum ServerDhInnerData {
     ServerDhInnerData(Box<types::ServerDhInnerData>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for ServerDhInnerData {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -714,6 +791,7 @@ impl tlw::Serializable for ServerDhInnerData {
         }
     }
 }
+/// Reads any constructor of `Server_DH_inner_data`, chosen by its id.
 impl tlw::Deserializable for ServerDhInnerData {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -725,6 +803,7 @@ impl tlw::Deserializable for ServerDhInnerData {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::ServerDhInnerData> for ServerDhInnerData {
     #[inline]
     fn from(x: types::ServerDhInnerData) -> Self {
@@ -738,6 +817,8 @@ pub enum SetClientDhParamsAnswer {
     DhGenRetry(Box<types::DhGenRetry>),
 }
 tlw::impl_enum_traits!(SetClientDhParamsAnswer);
+/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
+/// `Serializable`.
 impl tlw::Variants for SetClientDhParamsAnswer {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -748,6 +829,7 @@ impl tlw::Variants for SetClientDhParamsAnswer {
         }
     }
 }
+/// Reads any constructor of `Set_client_DH_params_answer`, chosen by its id.
 impl tlw::Deserializable for SetClientDhParamsAnswer {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -761,18 +843,21 @@ impl tlw::Deserializable for SetClientDhParamsAnswer {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::DhGenFail> for SetClientDhParamsAnswer {
     #[inline]
     fn from(x: types::DhGenFail) -> Self {
         Self::DhGenFail(Box::new(x))
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::DhGenOk> for SetClientDhParamsAnswer {
     #[inline]
     fn from(x: types::DhGenOk) -> Self {
         Self::DhGenOk(Box::new(x))
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::DhGenRetry> for SetClientDhParamsAnswer {
     #[inline]
     fn from(x: types::DhGenRetry) -> Self {
