@@ -112,26 +112,12 @@ impl Builder<'_> {
                     )))
                 }
             };
-            let boxed = self.shapes.field_boxed(d, i);
             let mut item = rust::item_codec(&ty, &spell);
             let mut rust_ty = self.naming.rust_ty(&ty);
-            if boxed {
-                item = format!("tlw::Heap<{item}>");
-                rust_ty = format!("Box<{rust_ty}>");
+            if self.shapes.field_boxed(d, i) {
+                (rust_ty, item) = rust::boxed(&rust_ty, &item);
             }
-            // Bits and words are numbers as types (`tlw::N3`); flags word 0 is the default of
-            // the codecs' word parameter.
-            let (bit, word) = (rust::nat(bit), rust::nat(word as u32));
-            let codec = match (kind, word.as_str()) {
-                ("flags", "tlw::N0") => "tlw::Flags".to_string(),
-                ("flags", _) => format!("tlw::Flags<{word}>"),
-                ("implied", _) => "tlw::Implied".to_string(),
-                ("flag", "tlw::N0") => format!("tlw::Bit<{bit}>"),
-                ("flag", _) => format!("tlw::Bit<{bit}, {word}>"),
-                ("optional", "tlw::N0") => format!("tlw::Opt<{item}, {bit}>"),
-                ("optional", _) => format!("tlw::Opt<{item}, {bit}, {word}>"),
-                _ => item,
-            };
+            let codec = rust::field_codec(kind, item, bit, word as u32);
             fields.push(FieldView {
                 name: ident.clone(),
                 ty: rust_ty,
@@ -153,21 +139,11 @@ impl Builder<'_> {
             doc.push(String::new());
         }
         let wire = rust::tuple(&fields.iter().map(|f| f.codec.clone()).collect::<Vec<_>>());
-        let (pattern, init, refs) = {
-            let pattern: Vec<String> = (fields.iter())
-                .map(|f| if f.stored { f.name.clone() } else { "_".into() })
-                .collect();
-            let refs: Vec<String> = (fields.iter())
-                .map(|f| match f.kind {
-                    "flags" | "implied" => "&()".to_string(),
-                    _ => format!("&self.{}", f.name),
-                })
-                .collect();
-            let init = (fields.iter().filter(|f| f.stored))
-                .map(|f| format!("{}, ", f.name))
-                .collect();
-            (rust::record_pattern(&pattern), init, rust::tuple(&refs))
-        };
+        let (pattern, init, refs) = rust::conversions(
+            &(fields.iter())
+                .map(|f| (f.name.as_str(), f.stored))
+                .collect::<Vec<_>>(),
+        );
         Ok(StructView {
             wire,
             pattern,

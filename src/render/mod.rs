@@ -3,10 +3,14 @@
 //!
 //! - [`view`]: the view model, what the templates see: plain strings and flags, what is generated
 //!   and how each field travels on the wire.
-//! - `build`: one definition or type to its view, by the language's naming rules
-//!   ([`crate::lang`]) and the schema's shapes ([`crate::shapes`]).
+//! - `build`: one definition or type to its view. Every name, type and codec in a view is
+//!   spelled by the language's rules ([`crate::lang::rust`]: names, type spellings, field codecs,
+//!   the struct conversions); which values are boxed and which have a default comes from
+//!   [`crate::shapes`]. Rust is the one language today: a second one brings its rules module
+//!   and its template folder, and `build` picks the rules by language.
 //! - `files`: the module tree, which file holds which items.
 //! - `output`: templates and formatting, in chunks on all cores (`parallel`).
+//! - `text`: doc text every language shares (wrapped prose, TL lines, a field's TL spelling).
 
 mod build;
 mod files;

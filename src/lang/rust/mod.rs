@@ -80,6 +80,52 @@ fn words(name: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// A field's type and its item codec when the field holds its value behind a pointer.
+pub fn boxed(ty: &str, item: &str) -> (String, String) {
+    (format!("Box<{ty}>"), format!("{WIRE_ALIAS}::Heap<{item}>"))
+}
+
+/// The codec of a field in its struct's `Wire` tuple. `kind` is the view's field kind (`flags`,
+/// `implied`, `flag`, `optional`, `required`), `item` the codec of the value. Bits and words
+/// are numbers as types (`tlw::N3`); flags word 0 is the default of the codecs' word parameter.
+pub fn field_codec(kind: &str, item: String, bit: u32, word: u32) -> String {
+    let (bit, word) = (nat(bit), nat(word));
+    let first = word == nat(0);
+    match kind {
+        "flags" if first => format!("{WIRE_ALIAS}::Flags"),
+        "flags" => format!("{WIRE_ALIAS}::Flags<{word}>"),
+        "implied" => format!("{WIRE_ALIAS}::Implied"),
+        "flag" if first => format!("{WIRE_ALIAS}::Bit<{bit}>"),
+        "flag" => format!("{WIRE_ALIAS}::Bit<{bit}, {word}>"),
+        "optional" if first => format!("{WIRE_ALIAS}::Opt<{item}, {bit}>"),
+        "optional" => format!("{WIRE_ALIAS}::Opt<{item}, {bit}, {word}>"),
+        _ => item,
+    }
+}
+
+/// The conversions of a struct's `Fields` impl, from its fields in wire order (name, and whether
+/// the struct stores it; flags words and implied bits are not stored): the pattern `from_wire`
+/// takes the decoded values apart with, the struct's initializer, and the tuple of references
+/// `to_wire` lends.
+pub fn conversions(fields: &[(&str, bool)]) -> (String, String, String) {
+    let pattern: Vec<String> = (fields.iter())
+        .map(|&(name, stored)| if stored { name.to_string() } else { "_".into() })
+        .collect();
+    let refs: Vec<String> = (fields.iter())
+        .map(|&(name, stored)| {
+            if stored {
+                format!("&self.{name}")
+            } else {
+                "&()".to_string()
+            }
+        })
+        .collect();
+    let init = (fields.iter().filter(|f| f.1))
+        .map(|(name, _)| format!("{name}, "))
+        .collect();
+    (record_pattern(&pattern), init, tuple(&refs))
+}
+
 /// The version of the runtime's interface for generated code (`tl::wire`) that this generator
 /// writes code for; the runtime's `tl::wire::API_VERSION` must equal it, and the generated crate
 /// root checks so at compile time.
