@@ -43,7 +43,8 @@ pub enum DecodeErrorKind {
         /// Bytes left after the count.
         remaining: usize,
     },
-    /// Boxed values were nested deeper than the reader allows.
+    /// Values (boxed values, vectors, boxed bare values) were nested deeper than the reader
+    /// allows.
     TooDeep {
         /// The limit.
         limit: u32,

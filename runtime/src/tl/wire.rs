@@ -226,9 +226,13 @@ pub struct Heap<I>(PhantomData<I>);
 
 impl<I: Item> Item for Heap<I> {
     type Value = Box<I::Value>;
+    /// One level deeper: a cycle of bare constructors recurses through here.
     #[inline]
     fn read_item(r: &mut Reader<'_>) -> Result<Self::Value, DecodeError> {
-        I::read_item(r).map(Box::new)
+        r.descend()?;
+        let value = Box::new(I::read_item(r)?);
+        r.leave();
+        Ok(value)
     }
     #[inline]
     fn write_item(v: &Self::Value, out: &mut Vec<u8>) {
@@ -245,12 +249,7 @@ impl<const BOXED: bool, I: Item> Item for VecOf<BOXED, I> {
         if BOXED {
             r.expect_id(super::VECTOR_ID, "Vector")?;
         }
-        let count = r.read_count()?;
-        let mut items = Vec::with_capacity(count);
-        for _ in 0..count {
-            items.push(I::read_item(r)?);
-        }
-        Ok(items)
+        r.read_items(I::read_item)
     }
     fn write_item(v: &Self::Value, out: &mut Vec<u8>) {
         if BOXED {
