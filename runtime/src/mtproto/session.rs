@@ -1131,9 +1131,10 @@ fn parse<T: Deserializable>(what: &'static str, body: &[u8]) -> Result<T, Sessio
 /// gzip of `data` (the `packed_data` of `gzip_packed`).
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    // Writing into a Vec cannot fail.
-    let _ = encoder.write_all(data);
-    encoder.finish().unwrap_or_default()
+    encoder
+        .write_all(data)
+        .expect("writing into a Vec cannot fail");
+    encoder.finish().expect("writing into a Vec cannot fail")
 }
 
 /// Inflates gzip `data`, refusing output longer than `max_len` without allocating for it.

@@ -100,9 +100,8 @@ impl<'a> Reader<'a> {
 
     /// Reads the rest of the input.
     pub fn take_rest(&mut self) -> &'a [u8] {
-        // `pos <= buf.len()` always holds (only `take` advances it, after checking), so this is
-        // the rest of the input; `get` keeps even a broken invariant from panicking.
-        let rest = self.buf.get(self.pos..).unwrap_or_default();
+        // `pos <= buf.len()` always holds: only `take` advances it, after checking.
+        let rest = &self.buf[self.pos..];
         self.pos = self.buf.len();
         rest
     }

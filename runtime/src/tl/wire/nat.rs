@@ -3,8 +3,7 @@
 /// A small number as a type: a flag's bit or a flags word's number in a codec (`Opt<T, N3>`).
 ///
 /// Types rather than const generic arguments: rustc type-checks and builds each `3` written as a
-/// const argument as a body of its own, and the Telegram API has about 2,600 of them (16 MB of
-/// the generated crate's peak memory).
+/// const argument as a body of its own, and the Telegram API has thousands of them.
 pub trait Nat: 'static {
     /// The number.
     const N: u32;

@@ -54,8 +54,8 @@ where
 /// Implements `Clone`, `PartialEq` and `Debug` for generated constructor structs (each
 /// implementing [`Fields`]) through [`clone`], [`eq`] and [`debug`], and with `T + Default`
 /// also `Default` through [`default`]: the same behaviour as the derives, with one generic body
-/// in this crate instead of one per struct in the generated one (the derives were about 40% of
-/// its build time). The methods are `#[inline]`: like the rest of the generated code, they are
+/// in this crate instead of one per struct in the generated one, which the generated crate then
+/// does not build. The methods are `#[inline]`: like the rest of the generated code, they are
 /// compiled where a program uses them.
 #[macro_export]
 macro_rules! impl_std_traits {
