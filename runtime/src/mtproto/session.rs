@@ -824,7 +824,9 @@ impl Session {
         if count as usize > MAX_CONTAINER_MESSAGES {
             return bad("more than 1024 messages");
         }
-        let mut inner = Vec::with_capacity(count as usize);
+        // Room for the messages whose 16-byte headers the rest can hold: the count alone would
+        // reserve for 1024 of them whatever the payload's length.
+        let mut inner = Vec::with_capacity((count as usize).min(r.remaining() / 16));
         for _ in 0..count {
             let (Ok(id), Ok(seq), Ok(len)) = (
                 r.take_array::<8>(),
