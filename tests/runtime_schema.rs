@@ -24,3 +24,27 @@ fn committed_mtproto_types_match_a_fresh_generation() {
     );
     assert!(report.changes.len() >= 4);
 }
+
+/// The runtime's bounds tests (`runtime/tests/decode_*.rs`) decode types generated from
+/// `runtime/tests/bounds.tl`, committed in `runtime/tests/bounds/`; this fails when they differ
+/// from a fresh generation.
+#[test]
+fn committed_bounds_test_types_match_a_fresh_generation() {
+    let root = common::root();
+    let config = tlgen::Config {
+        schema: root.join("runtime/tests/bounds.tl"),
+        out: root.join("runtime/tests/bounds"),
+        layer: None,
+        check: true,
+        module_path: Some("crate::bounds".into()),
+        runtime_path: None,
+    };
+    let report = tlgen::generate(&config).expect("runtime/tests/bounds.tl generates");
+    assert!(report.warnings.is_empty(), "{:#?}", report.warnings);
+    let changed: Vec<_> = report.changed().collect();
+    assert!(
+        changed.is_empty(),
+        "runtime/tests/bounds is stale; regenerate it with\n  \
+         tlgen --schema runtime/tests/bounds.tl --out runtime/tests/bounds --module-path crate::bounds\n{changed:#?}"
+    );
+}

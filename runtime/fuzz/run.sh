@@ -25,5 +25,6 @@ fi
 for target in $("${fuzz[@]}" list); do
     echo "== fuzzing ${target} for ${seconds}s"
     mkdir -p "corpus/${target}"
-    "${fuzz[@]}" run "${run_flags[@]}" "${target}" "corpus/${target}" -- -max_total_time="${seconds}"
+    # -timeout: one input taking longer than 10 s is a hang, reported as a failure.
+    "${fuzz[@]}" run "${run_flags[@]}" "${target}" "corpus/${target}" -- -max_total_time="${seconds}" -timeout=10
 done

@@ -19,9 +19,10 @@
 //! assert_eq!(err.offset(), 4); // the count (2) cannot fit in the 2 bytes left
 //! # let _ = Reader::new(&bytes);
 //! ```
-// The only `unsafe` is the call of the AVX-512 IFMA powers after run-time feature detection
-// (crypto/ifma.rs: the auth-key exchange takes 2.4 ms instead of 10.3 ms on Zen 4, figures
-// there); everything else is safe Rust.
+// `unsafe` appears in crypto/ifma.rs only: the calls of its `#[target_feature]` AVX-512 IFMA
+// functions once run-time detection found those features (why: that module's docs; the
+// measurements: BENCHMARKS.md, Crypto), and one test there. Everything else, the TL decoder
+// and generated code included, is safe Rust, which this lint enforces.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

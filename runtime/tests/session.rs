@@ -544,7 +544,7 @@ fn gzip_is_used_both_ways_and_bounded() {
     });
     assert!(matches!(
         server2.unpack(at(0), &packet.payload),
-        Err(SessionError::BadGzip { .. })
+        Err(SessionError::TooMuchInflated { limit: 65536 })
     ));
     // Not gzip at all.
     let junk = types::GzipPacked {
@@ -557,6 +557,42 @@ fn gzip_is_used_both_ways_and_bounded() {
         deliver(&mut client3, &mut server3, at(0)),
         Err(SessionError::BadGzip { .. })
     ));
+}
+
+/// The inflation limit holds for a payload as a whole: a container of gzip bombs, each under
+/// the limit, is refused once they inflate past it together (1024 of them would be 1 GiB).
+#[test]
+fn gzip_bombs_in_one_container_share_one_budget() {
+    let bomb = types::GzipPacked {
+        packed_data: gzip(&vec![0; 1 << 20]),
+    }
+    .to_bytes();
+    let container = |bombs: usize| {
+        let (mut client, server) = pair();
+        for _ in 0..bombs {
+            client.push(at(0), bomb.clone(), true);
+        }
+        let packet = client.pack(at(0), &mut zeros()).unwrap().unwrap();
+        (packet.payload, server)
+    };
+    // 100 bombs of 1 MiB each (about 5 KiB each on the wire) in one container: refused at
+    // the 17th under the default 16 MiB.
+    let (payload, mut server) = container(100);
+    assert!(payload.len() < 1 << 20, "{} bytes", payload.len());
+    assert_eq!(
+        server.unpack(at(0), &payload),
+        Err(SessionError::TooMuchInflated {
+            limit: 16 * 1024 * 1024
+        })
+    );
+    // Fifteen of them fit.
+    let (payload, mut server) = container(15);
+    let events = server.unpack(at(0), &payload).unwrap();
+    let messages = events
+        .iter()
+        .filter(|e| matches!(e, Event::Message { body, .. } if body.len() == 1 << 20))
+        .count();
+    assert_eq!(messages, 15);
 }
 
 // ---------------------------------------------------------------------------------------------

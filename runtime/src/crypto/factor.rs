@@ -4,12 +4,12 @@
 //! three multiplications per step and leaves most of the multiplier idle. Two walks with
 //! different polynomials step in the same loop: their instructions overlap, a step of both
 //! costs little more than a step of one, and the first walk to meet a factor ends the search
-//! (for a 62-bit `pq` about 1.4 times sooner on average than a single walk).
+//! (sooner on average than a single walk; BENCHMARKS.md has the figures).
 
 use super::CryptoError;
 
 /// Walks stepped together (three or four saturate the multiplier and cost more per step than
-/// the earlier success saves, as measured on the benchmark's 62-bit cases).
+/// the earlier success saves).
 const WALKS: usize = 2;
 /// Steps per walk before a group of walks gives up. A 64-bit composite has a prime factor
 /// below 2^32, which a walk meets after about 2^16 steps: a wide margin.

@@ -34,12 +34,11 @@
 //! Calling a `#[target_feature]` function from code compiled without those features is
 //! `unsafe`; this module has the only such calls of the crate, in the methods of
 //! [`IfmaModulus`], which exists only after `is_x86_feature_detected!` confirmed AVX-512F and
-//! AVX-512 IFMA. Everything else (the intrinsics included) is safe Rust. Measured on a 2-vCPU
-//! AMD EPYC (Zen 4), `cargo bench -p tlgen-runtime --features mtproto --bench handshake`,
-//! medians, portable (built with `--cfg tlgen_portable_arithmetic`) → IFMA:
-//! `auth-key-exchange/client+server` 10.3 ms → 2.4 ms, `modexp-2048/g_a^b (full base)`
-//! 3.52 ms → 0.67 ms, `modexp-2048/g_b = 3^b (known prime, cached comb)` 0.96 ms → 0.19 ms,
-//! `rsa-2048/rsa_pad_decrypt (key from primes: CRT)` 1.03 ms → 0.32 ms.
+//! AVX-512 IFMA. Everything else (the intrinsics included) is safe Rust. The reason is speed:
+//! the 52-bit multiply-adds make the 2048-bit powers of the auth-key exchange several times
+//! faster than the portable code; BENCHMARKS.md (Crypto) has the measurements, which
+//! `cargo bench -p tlgen-runtime --features mtproto --bench handshake` repeats (the portable
+//! code alone with `--cfg tlgen_portable_arithmetic`).
 
 use std::arch::x86_64::{
     __m512i, _mm256_extract_epi64, _mm512_add_epi64, _mm512_alignr_epi64, _mm512_and_si512,

@@ -293,7 +293,7 @@ pub fn decrypt(
     // padding (padded intermediate), never decrypted or used.
     let payload = &payload[..len - (len - OUTER_HEADER_LEN) % 16];
     let (outer, encrypted) = payload.split_at(OUTER_HEADER_LEN);
-    let found = auth_key_id(outer).unwrap_or(0);
+    let found = auth_key_id(outer).expect("the outer header starts with the auth_key_id");
     if found != key.id {
         return Err(EnvelopeError::WrongAuthKeyId {
             expected: key.id,

@@ -224,19 +224,15 @@ pub fn plain_message(msg_id: i64, body: &[u8]) -> Vec<u8> {
 /// match the bytes that follow (up to 15 extra bytes of transport padding are ignored).
 pub fn parse_plain_message(bytes: &[u8]) -> Result<(i64, &[u8]), HandshakeError> {
     let bad = |reason| Err(HandshakeError::BadPlainMessage { reason });
-    let (Some(key_id), Some(msg_id), Some(len), Some(body)) = (
-        bytes.get(..8),
-        bytes.get(8..16),
-        bytes.get(16..20),
-        bytes.get(20..),
-    ) else {
+    let Some((header, body)) = bytes.split_first_chunk::<20>() else {
         return bad("shorter than the 20-byte header");
     };
-    if key_id.iter().any(|&b| b != 0) {
+    // Fixed ranges of the 20-byte header.
+    if header[..8].iter().any(|&b| b != 0) {
         return bad("auth_key_id is not 0");
     }
-    let msg_id = i64::from_le_bytes(le_array(msg_id));
-    let len = i32::from_le_bytes(le_array(len));
+    let msg_id = i64::from_le_bytes(header[8..16].try_into().expect("8 header bytes"));
+    let len = i32::from_le_bytes(header[16..].try_into().expect("4 header bytes"));
     // Up to 15 bytes may follow the body: the padded intermediate transport adds them.
     let Some(body) = usize::try_from(len)
         .ok()
@@ -248,15 +244,6 @@ pub fn parse_plain_message(bytes: &[u8]) -> Result<(i64, &[u8]), HandshakeError>
     Ok((msg_id, body))
 }
 
-/// A fixed-size copy of `bytes` (callers pass slices of exactly `N` bytes).
-fn le_array<const N: usize>(bytes: &[u8]) -> [u8; N] {
-    let mut out = [0; N];
-    for (o, b) in out.iter_mut().zip(bytes) {
-        *o = *b;
-    }
-    out
-}
-
 fn decode<T: Deserializable>(what: &'static str, bytes: &[u8]) -> Result<T, HandshakeError> {
     T::from_bytes(bytes).map_err(|error| HandshakeError::Decode { what, error })
 }
@@ -265,7 +252,8 @@ fn decode<T: Deserializable>(what: &'static str, bytes: &[u8]) -> Result<T, Hand
 fn be_minimal(n: u64) -> Vec<u8> {
     let bytes = n.to_be_bytes();
     let skip = bytes.iter().take_while(|&&b| b == 0).count();
-    bytes.get(skip..).unwrap_or_default().to_vec()
+    // skip <= 8: it counts bytes of `bytes`.
+    bytes[skip..].to_vec()
 }
 
 /// A big-endian byte string of at most 8 bytes as a number.
@@ -279,13 +267,14 @@ fn be_u64(bytes: &[u8]) -> Option<u64> {
 /// `SHA1(new_nonce + N + auth_key_aux_hash)[4..20]`.
 fn new_nonce_hash(new_nonce: &[u8; 32], n: u8, auth_key: &[u8; DH_LEN]) -> [u8; 16] {
     let aux = sha1(&[auth_key]);
-    let hash = sha1(&[new_nonce, &[n], aux.get(..8).unwrap_or_default()]);
-    le_array(hash.get(4..).unwrap_or_default())
+    let hash = sha1(&[new_nonce, &[n], &aux[..8]]);
+    hash[4..].try_into().expect("16 of the 20 bytes of a SHA-1")
 }
 
 /// `SHA1(auth_key)[0..8]` as a `long`.
 fn aux_hash(auth_key: &[u8; DH_LEN]) -> i64 {
-    i64::from_le_bytes(le_array(sha1(&[auth_key]).get(..8).unwrap_or_default()))
+    let hash = sha1(&[auth_key]);
+    i64::from_le_bytes(hash[..8].try_into().expect("8 of the 20 bytes of a SHA-1"))
 }
 
 fn finish_key(
@@ -294,7 +283,8 @@ fn finish_key(
     server_nonce: &[u8; 16],
     offset: i64,
 ) -> AuthKey {
-    let id = i64::from_le_bytes(le_array(sha1(&[&key]).get(12..).unwrap_or_default()));
+    let hash = sha1(&[&key]);
+    let id = i64::from_le_bytes(hash[12..].try_into().expect("8 of the 20 bytes of a SHA-1"));
     let mut salt = [0u8; 8];
     for ((s, a), b) in salt.iter_mut().zip(new_nonce).zip(server_nonce) {
         *s = a ^ b;
@@ -313,7 +303,7 @@ fn encrypt_with_hash(data: &[u8], tmp: &AesKeyIv, random: &mut dyn FnMut(&mut [u
     out.extend_from_slice(data);
     let pad = (16 - out.len() % 16) % 16;
     let mut padding = [0u8; 16];
-    let padding = padding.get_mut(..pad).unwrap_or_default();
+    let padding = &mut padding[..pad]; // pad < 16
     random(padding);
     out.extend_from_slice(padding);
     // The length is a multiple of 16 by construction, the only way IGE can fail.
@@ -347,7 +337,8 @@ fn decrypt_with_hash<T: Deserializable>(
     let parsed = T::deserialize(&mut reader);
     let used = reader.position();
     // Check the hash first when the object decoded, so a corrupted answer reports the hash.
-    let object = rest.get(..used).unwrap_or_default();
+    // The reader read `used` bytes of `rest`, so they are there.
+    let object = &rest[..used];
     if !ct_eq(&sha1(&[object]), hash) {
         return Err(HandshakeError::AnswerHashMismatch { what });
     }
@@ -548,7 +539,7 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Client<R, C> {
             enums::ServerDhParams::Fail(fail) => {
                 check_nonces(&fail.nonce, &fail.server_nonce, &nonce, &server_nonce, WHAT)?;
                 let expected = sha1(&[&new_nonce]);
-                if !ct_eq(&fail.new_nonce_hash, expected.get(4..).unwrap_or_default()) {
+                if !ct_eq(&fail.new_nonce_hash, &expected[4..]) {
                     return Err(HandshakeError::NewNonceHashMismatch { n: 0 });
                 }
                 return Err(HandshakeError::ServerDhParamsFail);

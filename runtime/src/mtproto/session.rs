@@ -101,8 +101,9 @@ impl Side {
 /// Limits and choices of a session. [`Config::default`] suits Telegram's servers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// The largest body a `gzip_packed` may inflate to; larger ones are an error, not an
-    /// allocation. Default 16 MiB.
+    /// How many bytes the `gzip_packed` bodies of one received payload may inflate to, all
+    /// together (a container holds up to 1024 of them, all inflated before any event is
+    /// returned); more is an error, not an allocation. Default 16 MiB.
     pub max_inflated_len: usize,
     /// Content-related bodies at least this long are sent as `gzip_packed` when that makes them
     /// smaller; `None` never compresses. Default 512 bytes.
@@ -247,6 +248,12 @@ pub enum SessionError {
         /// What went wrong.
         reason: String,
     },
+    /// The `gzip_packed` bodies of one payload inflate to more than
+    /// [`Config::max_inflated_len`] bytes in all.
+    TooMuchInflated {
+        /// The limit.
+        limit: usize,
+    },
     /// A service message could not be decoded.
     Decode {
         /// Which message.
@@ -280,6 +287,10 @@ impl fmt::Display for SessionError {
             Self::WrongSalt { found } => write!(f, "salt {found:#x} is not valid now"),
             Self::BadContainer { reason } => write!(f, "bad msg_container: {reason}"),
             Self::BadGzip { reason } => write!(f, "bad gzip_packed: {reason}"),
+            Self::TooMuchInflated { limit } => write!(
+                f,
+                "the gzip_packed bodies of one payload inflate to more than {limit} bytes"
+            ),
             Self::Decode { what, error } => write!(f, "cannot decode {what}: {error}"),
         }
     }
@@ -726,6 +737,7 @@ impl Session {
         // Decode everything before changing any state: a payload that fails anywhere leaves
         // the session as it was.
         let mut messages = Vec::new();
+        let mut inflate_budget = self.config.max_inflated_len;
         for m in self.open_body(msg_id, seq_no, &opened.body)? {
             if m.msg_id != msg_id && !self.side.accepts_id(m.msg_id) {
                 return Err(SessionError::BadContainer {
@@ -738,7 +750,7 @@ impl Session {
                 continue;
             }
             let content_related = m.seq_no & 1 == 1;
-            let msg = self.parse(m)?;
+            let msg = self.parse(m, &mut inflate_budget)?;
             messages.push((msg, content_related));
         }
         if !in_window && messages.is_empty() {
@@ -812,7 +824,9 @@ impl Session {
         if count as usize > MAX_CONTAINER_MESSAGES {
             return bad("more than 1024 messages");
         }
-        let mut inner = Vec::with_capacity(count as usize);
+        // Room for the messages whose 16-byte headers the rest can hold: the count alone would
+        // reserve for 1024 of them whatever the payload's length.
+        let mut inner = Vec::with_capacity((count as usize).min(r.remaining() / 16));
         for _ in 0..count {
             let (Ok(id), Ok(seq), Ok(len)) = (
                 r.take_array::<8>(),
@@ -847,10 +861,10 @@ impl Session {
         Ok(inner)
     }
 
-    /// Decodes one (inner) message: inflates `gzip_packed`, and reads the service messages
-    /// this end handles itself.
-    fn parse(&self, m: Inner) -> Result<Parsed, SessionError> {
-        let body = self.inflate_if_packed(m.body)?;
+    /// Decodes one (inner) message: inflates `gzip_packed` (taking the inflated bytes from
+    /// the payload's `budget`), and reads the service messages this end handles itself.
+    fn parse(&self, m: Inner, budget: &mut usize) -> Result<Parsed, SessionError> {
+        let body = self.inflate_if_packed(m.body, budget)?;
         let kind = match constructor(&body) {
             Some(types::MsgsAck::CONSTRUCTOR_ID) => {
                 let enums::MsgsAck::MsgsAck(ack) = parse::<enums::MsgsAck>("msgs_ack", &body)?;
@@ -860,7 +874,7 @@ impl Session {
             Some(types::RpcResult::CONSTRUCTOR_ID) => {
                 let enums::RpcResult::RpcResult(r) =
                     parse::<enums::RpcResult>("rpc_result", &body)?;
-                let result = self.inflate_if_packed(r.result.0)?;
+                let result = self.inflate_if_packed(r.result.0, budget)?;
                 let result = if constructor(&result) == Some(types::RpcError::CONSTRUCTOR_ID) {
                     let enums::RpcError::RpcError(e) =
                         parse::<enums::RpcError>("rpc_error", &result)?;
@@ -1018,12 +1032,23 @@ impl Session {
         }
     }
 
-    fn inflate_if_packed(&self, body: Vec<u8>) -> Result<Vec<u8>, SessionError> {
+    /// Inflates a `gzip_packed` body, at most `budget` bytes, and takes what it inflated to
+    /// from `budget`; any other body is returned as it is.
+    fn inflate_if_packed(
+        &self,
+        body: Vec<u8>,
+        budget: &mut usize,
+    ) -> Result<Vec<u8>, SessionError> {
         if constructor(&body) != Some(types::GzipPacked::CONSTRUCTOR_ID) {
             return Ok(body);
         }
         let enums::Object::GzipPacked(packed) = parse::<enums::Object>("gzip_packed", &body)?;
-        gunzip(&packed.packed_data, self.config.max_inflated_len)
+        let out =
+            gunzip_at_most(&packed.packed_data, *budget)?.ok_or(SessionError::TooMuchInflated {
+                limit: self.config.max_inflated_len,
+            })?;
+        *budget -= out.len(); // out.len() <= budget
+        Ok(out)
     }
 
     /// Server: whether a client's salt is the current one or the previous one still in grace.
@@ -1108,9 +1133,10 @@ fn parse<T: Deserializable>(what: &'static str, body: &[u8]) -> Result<T, Sessio
 /// gzip of `data` (the `packed_data` of `gzip_packed`).
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    // Writing into a Vec cannot fail.
-    let _ = encoder.write_all(data);
-    encoder.finish().unwrap_or_default()
+    encoder
+        .write_all(data)
+        .expect("writing into a Vec cannot fail");
+    encoder.finish().expect("writing into a Vec cannot fail")
 }
 
 /// Inflates gzip `data`, refusing output longer than `max_len` without allocating for it.
@@ -1119,6 +1145,13 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 ///
 /// [`SessionError::BadGzip`] when the data is not gzip or inflates past `max_len`.
 pub fn gunzip(data: &[u8], max_len: usize) -> Result<Vec<u8>, SessionError> {
+    gunzip_at_most(data, max_len)?.ok_or_else(|| SessionError::BadGzip {
+        reason: format!("inflates to more than {max_len} bytes"),
+    })
+}
+
+/// Inflates gzip `data`, or `None` when it inflates past `max_len` (stopping one byte past it).
+fn gunzip_at_most(data: &[u8], max_len: usize) -> Result<Option<Vec<u8>>, SessionError> {
     let mut out = Vec::new();
     let limit = u64::try_from(max_len).unwrap_or(u64::MAX).saturating_add(1);
     flate2::read::GzDecoder::new(data)
@@ -1127,10 +1160,5 @@ pub fn gunzip(data: &[u8], max_len: usize) -> Result<Vec<u8>, SessionError> {
         .map_err(|e| SessionError::BadGzip {
             reason: e.to_string(),
         })?;
-    if out.len() > max_len {
-        return Err(SessionError::BadGzip {
-            reason: format!("inflates to more than {max_len} bytes"),
-        });
-    }
-    Ok(out)
+    Ok((out.len() <= max_len).then_some(out))
 }

@@ -43,7 +43,8 @@ pub enum DecodeErrorKind {
         /// Bytes left after the count.
         remaining: usize,
     },
-    /// Boxed values were nested deeper than the reader allows.
+    /// Values (boxed values, vectors, boxed bare values) were nested deeper than the reader
+    /// allows.
     TooDeep {
         /// The limit.
         limit: u32,
@@ -203,7 +204,7 @@ mod tests {
     use super::*;
 
     /// Every field read returns a `Result<_, DecodeError>`: a one-pointer error keeps small ones
-    /// in registers (deserializing `messages.Messages` took a third longer with the 64-byte one).
+    /// in registers.
     #[test]
     fn the_error_is_one_pointer_wide() {
         assert_eq!(

@@ -17,7 +17,7 @@ pub use error::{DecodeError, DecodeErrorKind};
 pub use primitives::{
     write_bytes, write_count, write_vec_with, write_vector_header, Object, VECTOR_ID,
 };
-pub use reader::{Reader, DEFAULT_MAX_DEPTH};
+pub use reader::{Reader, DEFAULT_MAX_DEPTH, RESERVE_PER_INPUT_BYTE};
 
 /// A value that can be written in TL form (boxed, where the type is boxed).
 pub trait Serializable {

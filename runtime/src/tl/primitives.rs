@@ -156,12 +156,7 @@ impl<T: Serializable> Serializable for Vec<T> {
 impl<T: Deserializable> Deserializable for Vec<T> {
     fn deserialize(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         r.expect_id(VECTOR_ID, "Vector")?;
-        let count = r.read_count()?;
-        let mut items = Vec::with_capacity(count);
-        for _ in 0..count {
-            items.push(T::deserialize(r)?);
-        }
-        Ok(items)
+        r.read_items(T::deserialize)
     }
 }
 

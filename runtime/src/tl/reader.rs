@@ -2,17 +2,29 @@
 
 use super::{Bare, DecodeError, DecodeErrorKind, Deserializable, Object, VECTOR_ID};
 
-/// How deep boxed values may nest before decoding stops with [`DecodeErrorKind::TooDeep`].
+/// How deep values may nest before decoding stops with [`DecodeErrorKind::TooDeep`]: a boxed
+/// value, a vector and a bare value held in a box (on a cycle of types) each count one level,
+/// so that every recursive path through a schema is bounded.
 pub const DEFAULT_MAX_DEPTH: u32 = 64;
 
+/// How many bytes of memory, per byte of input, vectors may reserve up front while a reader
+/// decodes. A vector's count is only checked against the bytes left (each item takes at least
+/// 4 of them), while an item may be far bigger in memory, and vectors nested in one another
+/// each reserve for their own count: past this budget a vector starts empty and grows as its
+/// items are read, so that the memory a decode asks for follows what the input holds.
+pub const RESERVE_PER_INPUT_BYTE: usize = 8;
+
 /// Reads TL values from a byte slice. Every read is bounds-checked, no length field is trusted
-/// before the input is known to hold that many bytes, and nesting is bounded.
+/// before the input is known to hold that many bytes, nesting is bounded, and the memory
+/// reserved for vectors before their items are read is bounded by the input's length.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
     depth: u32,
     max_depth: u32,
+    /// Bytes that vectors may still reserve before their items are read.
+    reserve: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -23,10 +35,11 @@ impl<'a> Reader<'a> {
             pos: 0,
             depth: 0,
             max_depth: DEFAULT_MAX_DEPTH,
+            reserve: buf.len().saturating_mul(RESERVE_PER_INPUT_BYTE),
         }
     }
 
-    /// Sets how deep boxed values may nest.
+    /// Sets how deep values may nest (see [`DEFAULT_MAX_DEPTH`]).
     pub fn with_max_depth(mut self, max_depth: u32) -> Self {
         self.max_depth = max_depth;
         self
@@ -87,9 +100,8 @@ impl<'a> Reader<'a> {
 
     /// Reads the rest of the input.
     pub fn take_rest(&mut self) -> &'a [u8] {
-        // `pos <= buf.len()` always holds (only `take` advances it, after checking), so this is
-        // the rest of the input; `get` keeps even a broken invariant from panicking.
-        let rest = self.buf.get(self.pos..).unwrap_or_default();
+        // `pos <= buf.len()` always holds: only `take` advances it, after checking.
+        let rest = &self.buf[self.pos..];
         self.pos = self.buf.len();
         rest
     }
@@ -144,20 +156,46 @@ impl<'a> Reader<'a> {
         &mut self,
         boxed: bool,
         at: &'static str,
-        mut item: impl FnMut(&mut Self) -> Result<T, DecodeError>,
+        item: impl FnMut(&mut Self) -> Result<T, DecodeError>,
     ) -> Result<Vec<T>, DecodeError> {
-        let mut inner = |r: &mut Self| -> Result<Vec<T>, DecodeError> {
+        let inner = |r: &mut Self| -> Result<Vec<T>, DecodeError> {
             if boxed {
                 r.expect_id(VECTOR_ID, "Vector")?;
             }
-            let count = r.read_count()?;
-            let mut items = Vec::with_capacity(count);
-            for _ in 0..count {
-                items.push(item(r)?);
-            }
-            Ok(items)
+            r.read_items(item)
         };
         inner(self).map_err(|e| e.within(at))
+    }
+
+    /// Reads a vector's count and its items (one level deeper), reserving room up front for
+    /// as many items as the reservation budget allows ([`RESERVE_PER_INPUT_BYTE`]).
+    #[inline]
+    pub fn read_items<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Result<T, DecodeError>,
+    ) -> Result<Vec<T>, DecodeError> {
+        self.descend()?;
+        let count = self.read_count()?;
+        let mut items = Vec::with_capacity(self.reservable::<T>(count));
+        for _ in 0..count {
+            items.push(item(self)?);
+        }
+        self.leave();
+        Ok(items)
+    }
+
+    /// How many of `count` items of type `T` a vector may reserve room for before they are
+    /// read, taken from the reader's budget.
+    #[inline]
+    fn reservable<T>(&mut self, count: usize) -> usize {
+        let size = std::mem::size_of::<T>();
+        if size == 0 {
+            // A vector of zero-sized items allocates nothing.
+            return count;
+        }
+        let n = count.min(self.reserve / size);
+        self.reserve -= n * size; // n * size <= reserve
+        n
     }
 
     /// Reads a vector count and checks that the rest of the input can hold that many items
@@ -206,16 +244,30 @@ impl<'a> Reader<'a> {
     /// Pair with [`Reader::leave`] once the value is read.
     #[inline]
     pub fn enter(&mut self) -> Result<u32, DecodeError> {
-        if self.depth >= self.max_depth {
-            return Err(self.error(DecodeErrorKind::TooDeep {
-                limit: self.max_depth,
-            }));
-        }
-        self.depth += 1;
+        self.descend()?;
         self.read_u32()
     }
 
-    /// Ends a boxed value started with [`Reader::enter`].
+    /// Goes one level deeper, or fails with [`DecodeErrorKind::TooDeep`] at the limit. Pair
+    /// with [`Reader::leave`] once the nested value is read. (A failed read leaves the level
+    /// counted: the value, and so the decode, has failed.)
+    #[inline]
+    pub fn descend(&mut self) -> Result<(), DecodeError> {
+        if self.depth >= self.max_depth {
+            return Err(self.too_deep());
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    #[cold]
+    fn too_deep(&self) -> DecodeError {
+        self.error(DecodeErrorKind::TooDeep {
+            limit: self.max_depth,
+        })
+    }
+
+    /// Ends a value started with [`Reader::enter`] or [`Reader::descend`].
     #[inline]
     pub fn leave(&mut self) {
         self.depth = self.depth.saturating_sub(1);

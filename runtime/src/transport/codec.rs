@@ -135,7 +135,9 @@ impl<F: Framing> Codec<F> {
         if self.poisoned {
             return Err(TransportError::Poisoned);
         }
-        let unread = self.rx.get(self.rx_start..).unwrap_or_default();
+        // `rx_start <= rx.len()` always holds: it only grows up to `rx.len()`, and `compact`
+        // lowers both.
+        let unread = &self.rx[self.rx_start..];
         match self.framing.unpack(unread) {
             Ok(Some((frame, used))) => {
                 self.rx_start = self.rx_start.saturating_add(used).min(self.rx.len());

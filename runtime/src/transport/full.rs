@@ -84,7 +84,7 @@ impl Framing for Full {
         out.extend_from_slice(&self.send_seq.to_le_bytes());
         out.extend_from_slice(payload);
         // `start` was the length of `out` a moment ago, so the range is in bounds.
-        let crc = crc32fast::hash(out.get(start..).unwrap_or_default());
+        let crc = crc32fast::hash(&out[start..]);
         out.extend_from_slice(&crc.to_le_bytes());
         self.send_seq = self.send_seq.wrapping_add(1);
         Ok(())
@@ -120,19 +120,20 @@ impl Framing for Full {
         };
         // `total >= 12`, so the CRC's 4 bytes are inside the packet.
         let (body, crc_bytes) = packet.split_at(total - 4);
-        let got = le_u32(crc_bytes, 0).unwrap_or_default();
+        let got = le_u32(crc_bytes, 0).expect("the packet's last 4 bytes");
         let expected = crc32fast::hash(body);
         if got != expected {
             return Err(TransportError::BadCrc { expected, got });
         }
-        let seq = le_u32(body, 4).unwrap_or_default();
+        // The body is the packet without its CRC: at least 8 bytes, length and seq.
+        let seq = le_u32(body, 4).expect("the body's bytes 4..8");
         if seq != self.recv_seq {
             return Err(TransportError::BadSeq {
                 expected: self.recv_seq,
                 got: seq,
             });
         }
-        let data = body.get(8..).unwrap_or_default().to_vec();
+        let data = body[8..].to_vec();
         self.recv_seq = self.recv_seq.wrapping_add(1);
         Ok(Some((classify(data, false, self.role, false), total)))
     }
