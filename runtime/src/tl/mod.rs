@@ -7,9 +7,6 @@
 mod error;
 mod primitives;
 mod reader;
-// What generated code implements and calls: field codecs, layouts and the generic bodies of its
-// trait impls. Not part of the runtime's stable interface (its version is `wire::API_VERSION`,
-// which generated code checks); hidden from the docs.
 #[doc(hidden)]
 pub mod wire;
 
