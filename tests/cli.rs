@@ -1,0 +1,1 @@
+//! Tests of the `tlgen` command line as users meet it.
