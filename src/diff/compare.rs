@@ -684,6 +684,7 @@ fn compare_types(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::FailOn;
 
     fn schema(text: &str) -> Schema {
         let (s, d) = crate::check("t.tl", text);
