@@ -205,12 +205,17 @@ fn print_diagnostics(diagnostics: &[Diagnostic], quiet: bool) {
 }
 
 /// `1 error`, `2 errors`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+/// How many errors the diagnostics hold: `1 error`, `2 errors`.
 fn count_errors(diagnostics: &[Diagnostic]) -> String {
     let n = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .count();
-    format!("{n} error{}", if n == 1 { "" } else { "s" })
+    count(n, "error")
 }
 
 /// Refuses an output directory that is a file, or that lies under one.
@@ -338,10 +343,10 @@ fn check(args: &CheckArgs) -> u8 {
             if !args.quiet {
                 let layer = s.layer.map_or_else(String::new, |l| format!(", layer {l}"));
                 println!(
-                    "ok: {} constructors, {} functions, {} types{layer} in {}",
-                    s.constructors.len(),
-                    s.functions.len(),
-                    s.types.len(),
+                    "ok: {}, {}, {}{layer} in {}",
+                    count(s.constructors.len(), "constructor"),
+                    count(s.functions.len(), "function"),
+                    count(s.types.len(), "type"),
                     args.schema.display()
                 );
             }
