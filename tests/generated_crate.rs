@@ -278,6 +278,7 @@ fn cargo(dir: &Path, args: &[&str]) -> std::process::Output {
 }
 
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference schemas")]
 fn generated_crates_compile_and_round_trip() {
     let (Some(api), Some(mt), Some(mtproto)) = (
         common::shared("schemas/telegram/api.tl"),
