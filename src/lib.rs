@@ -23,6 +23,8 @@ pub mod diag;
 pub mod ids;
 pub mod ir;
 pub mod parse;
+// TODO: render is being converted to BTreeMap.
+#[allow(clippy::disallowed_types)]
 pub mod render;
 pub mod shapes;
 
