@@ -6,9 +6,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn shared(rel: &str) -> Option<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared")
-        .join(rel);
+    let path = std::path::Path::new(env!("TLGEN_SHARED_DIR")).join(rel);
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(text),
         Err(_) => {

@@ -91,6 +91,43 @@ impl<'a> SourceMap<'a> {
     }
 }
 
+/// The candidate nearest to `word` by edit distance (letter case counts half), when it is near
+/// enough to be a likely typo: at most a third of the word's characters differ. Ties go to the
+/// first candidate in order.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = 2 * word.chars().count().div_ceil(3).max(1);
+    candidates
+        .into_iter()
+        .filter(|c| *c != word)
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance in half steps: 2 per edit, 1 for a change of letter case only.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).map(|j| 2 * j).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = 2 * (i + 1);
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = if ca == cb {
+                0
+            } else if ca.eq_ignore_ascii_case(&cb) {
+                1
+            } else {
+                2
+            };
+            let next = (diagonal + substitute).min(row[j] + 2).min(row[j + 1] + 2);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let label = match self.severity {
@@ -120,6 +157,16 @@ impl fmt::Display for Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suggests_the_nearest_name() {
+        let names = ["InputPeer", "InputUser", "Peer", "User"];
+        assert_eq!(nearest("InputPee", names), Some("InputPeer"));
+        assert_eq!(nearest("inputpeer", names), Some("InputPeer"));
+        assert_eq!(nearest("Usr", names), Some("User"));
+        assert_eq!(nearest("Message", names), None);
+        assert_eq!(nearest("Chat", names), None);
+    }
 
     #[test]
     fn shows_file_line_column_and_caret() {

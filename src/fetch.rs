@@ -12,8 +12,8 @@
 //! and time out. `--base-url` (or the `TLGEN_FETCH_BASE_URL` environment variable) replaces
 //! `https://raw.githubusercontent.com` for the two named sources, for mirrors and tests.
 //!
-//! Exit codes: 0 the schema was written; 2 a usage, network, schema or file error (nothing
-//! was written).
+//! `tlgen fetch` exits with 0 when the schema was written, and 2 on a usage, network, schema or
+//! file error (nothing was written).
 
 use std::fmt;
 use std::io::Read;
@@ -33,35 +33,72 @@ pub const DEFAULT_BASE_URL: &str = "https://raw.githubusercontent.com";
 /// The environment variable that replaces [`DEFAULT_BASE_URL`] when `--base-url` is not given.
 pub const BASE_URL_ENV: &str = "TLGEN_FETCH_BASE_URL";
 
-/// Arguments of `tlgen fetch`.
-#[derive(clap::Args, Debug, Clone)]
-#[command(
-    after_help = "Exit status: 0 the schema was written; 2 usage, network, schema or file error (nothing was written)."
-)]
-pub struct FetchArgs {
+/// What [`execute`] fetches, and where it writes it.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
     /// Where to write the schema.
-    #[arg(long, value_name = "FILE")]
-    pub out: std::path::PathBuf,
+    pub out: PathBuf,
     /// `tdesktop` (Telegram Desktop's api.tl), `tdlib` (TDLib's telegram_api.tl and the layer
     /// from its Version.h), or the http(s) URL of a schema.
-    #[arg(long, value_name = "tdesktop|tdlib|URL", default_value = "tdesktop")]
     pub source: String,
     /// The git branch, tag or commit to fetch (default: `dev` for tdesktop, `master` for tdlib).
-    #[arg(long = "ref", value_name = "GIT_REF")]
     pub git_ref: Option<String>,
     /// Also read this schema and say whether the fetched one has a newer layer.
-    #[arg(long, value_name = "OLD.tl")]
     pub compare: Option<PathBuf>,
-    /// Base URL replacing raw.githubusercontent.com for the tdesktop and tdlib sources, for
-    /// mirrors and tests (default: the TLGEN_FETCH_BASE_URL environment variable, if set).
-    #[arg(long, value_name = "URL")]
+    /// Replaces [`DEFAULT_BASE_URL`] for the named sources; `None` reads [`BASE_URL_ENV`].
     pub base_url: Option<String>,
     /// The layer, when the schema does not say it (or to override it).
-    #[arg(long, value_name = "N")]
     pub layer: Option<i32>,
-    /// Seconds allowed for each download, connection included.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub timeout: u64,
+    /// Time allowed for each download, connection included.
+    pub timeout: Duration,
+}
+
+impl FetchOptions {
+    /// Telegram Desktop's schema at its default branch, written to `out`, with a 60 s timeout.
+    pub fn new(out: impl Into<PathBuf>) -> Self {
+        Self {
+            out: out.into(),
+            source: "tdesktop".to_string(),
+            git_ref: None,
+            compare: None,
+            base_url: None,
+            layer: None,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What [`execute`] did.
+#[derive(Debug, Clone)]
+pub struct FetchReport {
+    /// The schema URL.
+    pub url: String,
+    /// The layer of the written schema, if known.
+    pub layer: Option<i32>,
+    /// SHA-256 of the schema bytes as downloaded, lower-case hex.
+    pub sha256: String,
+    /// The file written.
+    pub out: PathBuf,
+    /// With [`FetchOptions::compare`]: how the fetched layer compares with the old schema's.
+    pub comparison: Option<String>,
+}
+
+impl FetchReport {
+    /// The lines `tlgen fetch` prints.
+    pub fn lines(&self) -> Vec<String> {
+        let layer = self
+            .layer
+            .map_or_else(|| "unknown".to_string(), |l| l.to_string());
+        let mut lines = vec![
+            format!(
+                "fetched {} (layer {layer}, sha-256 {})",
+                self.url, self.sha256
+            ),
+            format!("wrote {}", self.out.display()),
+        ];
+        lines.extend(self.comparison.clone());
+        lines
+    }
 }
 
 /// Where a schema comes from.
@@ -143,7 +180,7 @@ pub enum FetchError {
     Transport {
         /// The URL.
         url: String,
-        /// What the client said.
+        /// A short cause: `connection refused`, `timed out`...
         message: String,
     },
     /// The body ended before the length the server announced, or the connection closed early.
@@ -282,7 +319,7 @@ impl Client {
             Err(ureq::Error::Transport(t)) => {
                 return Err(FetchError::Transport {
                     url: url.to_string(),
-                    message: t.to_string(),
+                    message: transport_cause(&t),
                 })
             }
         };
@@ -323,7 +360,10 @@ impl Client {
                 },
                 _ => FetchError::Transport {
                     url: url.to_string(),
-                    message: e.to_string(),
+                    message: match e.kind() {
+                        std::io::ErrorKind::WouldBlock => "timed out".to_string(),
+                        kind => kind.to_string(),
+                    },
                 },
             });
         }
@@ -439,15 +479,15 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), FetchError> 
     Ok(())
 }
 
-/// Runs the fetch: returns the lines to print, or the error.
-pub fn execute(args: &FetchArgs) -> Result<Vec<String>, FetchError> {
-    let source = Source::parse(&args.source, args.git_ref.as_deref())?;
-    if args.timeout == 0 {
+/// Downloads and checks the schema of `options.source`, then writes it to `options.out`.
+pub fn execute(options: &FetchOptions) -> Result<FetchReport, FetchError> {
+    let source = Source::parse(&options.source, options.git_ref.as_deref())?;
+    if options.timeout.is_zero() {
         return Err(FetchError::Usage(
             "--timeout must be at least 1 second".into(),
         ));
     }
-    let base = match &args.base_url {
+    let base = match &options.base_url {
         Some(b) => b.clone(),
         None => std::env::var(BASE_URL_ENV).unwrap_or_else(|_| DEFAULT_BASE_URL.to_string()),
     };
@@ -457,25 +497,15 @@ pub fn execute(args: &FetchArgs) -> Result<Vec<String>, FetchError> {
         )));
     }
     // Read the comparison first, so that a bad --compare writes nothing.
-    let old = match &args.compare {
+    let old = match &options.compare {
         Some(p) => Some(crate::diff::load(p, None).map_err(FetchError::Compare)?),
         None => None,
     };
-    let client = Client::new(Duration::from_secs(args.timeout));
-    let fetched = fetch(&client, &source, &base, args.layer)?;
-    write_atomically(&args.out, fetched.text.as_bytes())?;
-    let layer = fetched
-        .layer
-        .map_or_else(|| "unknown".to_string(), |l| l.to_string());
-    let mut lines = vec![
-        format!(
-            "fetched {} (layer {layer}, sha-256 {})",
-            fetched.url, fetched.sha256
-        ),
-        format!("wrote {}", args.out.display()),
-    ];
-    if let (Some(old), Some(path)) = (old, &args.compare) {
-        let verdict = match (fetched.layer, old.layer) {
+    let client = Client::new(options.timeout);
+    let fetched = fetch(&client, &source, &base, options.layer)?;
+    write_atomically(&options.out, fetched.text.as_bytes())?;
+    let comparison = match (old, &options.compare) {
+        (Some(old), Some(path)) => Some(match (fetched.layer, old.layer) {
             (Some(n), Some(o)) if n > o => {
                 format!("layer {n} is newer than {} (layer {o})", path.display())
             }
@@ -489,26 +519,41 @@ pub fn execute(args: &FetchArgs) -> Result<Vec<String>, FetchError> {
                     "the old schema"
                 }
             ),
-        };
-        lines.push(verdict);
-    }
-    Ok(lines)
+        }),
+        _ => None,
+    };
+    Ok(FetchReport {
+        url: fetched.url,
+        layer: fetched.layer,
+        sha256: fetched.sha256,
+        out: options.out.clone(),
+        comparison,
+    })
 }
 
-/// Runs `tlgen fetch`; returns the process exit code.
-pub fn run(args: &FetchArgs) -> u8 {
-    match execute(args) {
-        Ok(lines) => {
-            for l in lines {
-                println!("{l}");
-            }
-            0
+/// A short cause of a failed connection, without the URL (the message names it once).
+fn transport_cause(t: &ureq::Transport) -> String {
+    use std::error::Error as _;
+    let mut source = t.source();
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                std::io::ErrorKind::WouldBlock => "timed out".to_string(),
+                kind => kind.to_string(),
+            };
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            2
-        }
+        source = e.source();
     }
+    match t.kind() {
+        ureq::ErrorKind::Dns => "the host name does not resolve",
+        ureq::ErrorKind::ConnectionFailed => "connection failed",
+        ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme => "not a valid URL",
+        ureq::ErrorKind::TooManyRedirects => "too many redirects",
+        ureq::ErrorKind::BadStatus | ureq::ErrorKind::BadHeader => "not a valid HTTP response",
+        ureq::ErrorKind::Io => "connection error",
+        _ => "transport error",
+    }
+    .to_string()
 }
 
 #[cfg(test)]

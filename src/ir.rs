@@ -1,6 +1,6 @@
 //! IR stage: a resolved, validated schema. Values of these types exist only after every name, type, flag, generic and id was checked.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{Diagnostic, Severity, SourceMap};
 use crate::ids;
@@ -322,9 +322,9 @@ pub fn build(
         .filter(|d| !(d.section == parse::Section::Types && is_builtin(d)))
         .collect();
     let mut type_ctors: BTreeMap<Name, Vec<Name>> = BTreeMap::new();
-    let mut ctor_names: HashMap<String, Span> = HashMap::new();
-    let mut fn_names: HashMap<String, Span> = HashMap::new();
-    let mut ids_seen: HashMap<u32, (&str, Span)> = HashMap::new();
+    let mut ctor_names: BTreeMap<String, Span> = BTreeMap::new();
+    let mut fn_names: BTreeMap<String, Span> = BTreeMap::new();
+    let mut ids_seen: BTreeMap<u32, (&str, Span)> = BTreeMap::new();
     for d in &defs {
         let names = match d.section {
             parse::Section::Types => &mut ctor_names,
@@ -491,7 +491,7 @@ pub fn build(
     }
     constructors.sort_by(|a, b| a.name.cmp(&b.name));
     functions.sort_by(|a, b| a.name.cmp(&b.name));
-    let class_docs: HashMap<&str, &str> = ast
+    let class_docs: BTreeMap<&str, &str> = ast
         .class_docs
         .iter()
         .map(|(n, d)| (n.as_str(), d.as_str()))
@@ -558,9 +558,9 @@ fn one_line(s: &str) -> String {
 
 /// Splits TDLib-style doc comments (`@description ...`, `@field ...`, `-` continuations) into
 /// the description and per-field docs; plain comments become the description.
-fn docs(comments: &[String]) -> (Option<String>, HashMap<String, String>) {
+fn docs(comments: &[String]) -> (Option<String>, BTreeMap<String, String>) {
     let mut description = Vec::new();
-    let mut fields: HashMap<String, String> = HashMap::new();
+    let mut fields: BTreeMap<String, String> = BTreeMap::new();
     let mut last: Option<String> = None;
     for line in comments {
         let line = line.trim();
@@ -597,10 +597,20 @@ fn docs(comments: &[String]) -> (Option<String>, HashMap<String, String>) {
     (description, fields)
 }
 
+/// Built-in type names that an unknown type may be a misspelling of.
+const PRIMITIVE_TYPES: [&str; 9] = [
+    "int", "long", "double", "string", "bytes", "int128", "int256", "Bool", "true",
+];
+
+/// `; did you mean `X`?`, or nothing.
+fn did_you_mean(name: Option<&str>) -> String {
+    name.map_or_else(String::new, |n| format!("; did you mean `{n}`?"))
+}
+
 struct Resolver<'a> {
     generics: BTreeSet<&'a str>,
     type_ctors: &'a BTreeMap<Name, Vec<Name>>,
-    ctor_names: &'a HashMap<String, Span>,
+    ctor_names: &'a BTreeMap<String, Span>,
 }
 
 type Failure = (Span, String);
@@ -668,9 +678,14 @@ impl Resolver<'_> {
             if self.ctor_names.contains_key(&t.name) {
                 return Ok(Ty::Bare { constructor: name });
             }
+            let near = crate::diag::nearest(&t.name, self.ctor_names.keys().map(String::as_str));
             return Err((
                 t.span,
-                format!("unknown type `{}`: no constructor has this name", t.name),
+                format!(
+                    "unknown type `{}`: no constructor has this name{}",
+                    t.name,
+                    did_you_mean(near)
+                ),
             ));
         }
         match self.type_ctors.get(&name) {
@@ -688,10 +703,18 @@ impl Resolver<'_> {
                 )),
             },
             Some(_) => Ok(Ty::Boxed { name }),
-            None => Err((
-                t.span,
-                format!("unknown type `{}`: no constructor builds it", t.name),
-            )),
+            None => {
+                let types: Vec<String> = self.type_ctors.keys().map(ToString::to_string).collect();
+                let known = types.iter().map(String::as_str).chain(PRIMITIVE_TYPES);
+                Err((
+                    t.span,
+                    format!(
+                        "unknown type `{}`: no constructor builds it{}",
+                        t.name,
+                        did_you_mean(crate::diag::nearest(&t.name, known))
+                    ),
+                ))
+            }
         }
     }
 

@@ -361,6 +361,7 @@ fn generated_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 pub mod diff;
+#[cfg(feature = "fetch")]
 pub mod fetch;
 
 #[cfg(test)]

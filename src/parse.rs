@@ -314,7 +314,26 @@ impl Walk {
                 self.pos = line_end;
                 continue;
             }
-            match TlParser::parse(Rule::definition, rest) {
+            let parsed = TlParser::parse(Rule::definition, rest);
+            // How far the attempt reached; a definition that runs past its first line may be
+            // one cut short that swallowed the next definition.
+            let reach = match &parsed {
+                Ok(pairs) => pairs.peek().map_or(0, |p| p.as_span().end()),
+                Err(err) => match err.location {
+                    pest::error::InputLocation::Pos(p) => p,
+                    pest::error::InputLocation::Span((s, _)) => s,
+                },
+            };
+            if rest[..reach].contains('\n') {
+                if let Some(next) = next_definition_line(rest, reach) {
+                    self.diagnostics
+                        .push(incomplete(map, self.pos, &rest[..next]));
+                    self.comments.clear();
+                    self.pos += next;
+                    continue;
+                }
+            }
+            match parsed {
                 Ok(mut pairs) => {
                     let pair = pairs.next().expect("the definition rule yields one pair");
                     let len = pair.as_span().end();
@@ -381,6 +400,57 @@ impl Walk {
         }
         false
     }
+}
+
+/// The offset in `rest` of the first line after its first one, starting at or before `reach`,
+/// that is a whole definition by itself, from its first column: the definition that a
+/// definition cut short (no `= Type;`) runs into.
+fn next_definition_line(rest: &str, reach: usize) -> Option<usize> {
+    let mut start = rest.find('\n')? + 1;
+    while start <= reach && start < rest.len() {
+        let end = rest[start..].find('\n').map_or(rest.len(), |i| start + i);
+        let line = rest[start..end].trim_end_matches('\r');
+        if line.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && TlParser::parse(Rule::definition, line).is_ok()
+        {
+            return Some(start);
+        }
+        start = end + 1;
+    }
+    None
+}
+
+/// The error for `text`, a definition at `offset` cut short before the next one: the caret
+/// goes where the definition stops.
+fn incomplete(map: &SourceMap<'_>, offset: usize, text: &str) -> Diagnostic {
+    // The last line with code on it (comments between the two definitions do not count).
+    let end = text
+        .lines()
+        .scan(0, |at, line| {
+            let start = *at;
+            *at += line.len() + 1;
+            Some((start, line))
+        })
+        .filter(|(_, line)| {
+            let code = line.trim();
+            !code.is_empty() && !code.starts_with("//")
+        })
+        .last()
+        .map_or(0, |(start, line)| start + line.trim_end().len());
+    let name = text.split_whitespace().next().unwrap_or("");
+    let missing = if text.contains('=') {
+        "a result type and `;`"
+    } else {
+        "`= Type;`"
+    };
+    map.diagnostic(
+        Severity::Error,
+        offset + end,
+        1,
+        format!(
+            "syntax error: incomplete definition `{name}`: expected {missing} before the next definition"
+        ),
+    )
 }
 
 fn layer_of(comment: &str) -> Option<i32> {
@@ -685,6 +755,31 @@ mod tests {
             }
         }
         assert!(kept > 10, "the split walk was kept only {kept} times");
+    }
+
+    #[test]
+    fn a_definition_cut_short_is_one_error_at_its_own_line() {
+        for text in [
+            "a = A;\nuser#1 flags:# id:long access\nb#2 x:int = B;\nc = C;\n",
+            "a = A;\nuser#1 flags:# id:long acc\nb x:int = B;\nc = C;\n",
+            "a = A;\nuser#1 flags:# id:long =\n// b's doc\nb#2 x:int = B;\nc = C;\n",
+            "a = A;\nuser#1 flags:# id:long h:flags.0?\nb#2 x:int = B;\nc = C;\n",
+        ] {
+            let (s, d) = parse_str(text);
+            assert_eq!(d.len(), 1, "{text}: {d:#?}");
+            assert_eq!(d[0].line, 2, "{text}: {d:#?}");
+            assert!(
+                d[0].message.contains("incomplete definition `user#1`"),
+                "{d:#?}"
+            );
+            assert_eq!(d[0].column, d[0].source_line.trim_end().chars().count() + 1);
+            let names: Vec<&str> = s.definitions.iter().map(|d| d.name.as_str()).collect();
+            assert_eq!(names, ["a", "b", "c"], "{text}");
+        }
+        // A definition over several lines is still one definition.
+        let (s, d) = parse_str("user#1 flags:#\n    id:long\n    = User;\nb = B;\n");
+        assert!(d.is_empty(), "{d:#?}");
+        assert_eq!(s.definitions.len(), 2);
     }
 
     #[test]

@@ -158,6 +158,7 @@ fn chunks(len: usize, unit: usize) -> Vec<usize> {
 
 /// shared/vectors/aes-ige.txt section 3: TDLib's AES-256-IGE CRC32 vectors (tdutils/test/crypto.cpp).
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn aes_ige_matches_tdlib_crc_vectors() {
     let Some(text) = vectors("aes-ige.txt") else {
         return;
@@ -191,6 +192,7 @@ fn aes_ige_matches_tdlib_crc_vectors() {
 /// shared/vectors/aes-ige.txt section 3: TDLib's AES-256-CTR CRC32 vectors, with the LCG IV and
 /// with IV = FF * 16 (counter wrap-around).
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn aes_ctr_matches_tdlib_crc_vectors() {
     let Some(text) = vectors("aes-ige.txt") else {
         return;
@@ -232,6 +234,7 @@ fn aes_ctr_matches_tdlib_crc_vectors() {
 
 /// shared/vectors/aes-ige.txt "Explicit hex for the small cases" (derived from TDLib's generator).
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn aes_ige_and_ctr_match_the_explicit_small_cases() {
     let Some(text) = vectors("aes-ige.txt") else {
         return;
@@ -276,6 +279,7 @@ fn aes_ige_and_ctr_match_the_explicit_small_cases() {
 
 /// shared/vectors/samples-auth_key.txt step 3 (core.telegram.org/mtproto/samples-auth_key).
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn factorizes_the_published_pq() {
     let Some(text) = vectors("samples-auth_key.txt") else {
         return;
@@ -293,6 +297,7 @@ fn factorizes_the_published_pq() {
 /// shared/vectors/samples-auth_key.txt steps 4 and 6: tmp_aes_key and tmp_aes_iv from new_nonce
 /// and server_nonce.
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn derives_the_published_tmp_aes_key_and_iv() {
     let Some(text) = vectors("samples-auth_key.txt") else {
         return;
@@ -307,6 +312,7 @@ fn derives_the_published_tmp_aes_key_and_iv() {
 /// shared/vectors/samples-auth_key.txt steps 6 and 7.1: the official AES-256-IGE decryption of
 /// encrypted_answer and encryption of client_DH_inner_data.
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn aes_ige_matches_the_official_handshake() {
     let Some(text) = vectors("samples-auth_key.txt") else {
         return;
@@ -335,6 +341,7 @@ fn aes_ige_matches_the_official_handshake() {
 /// shared/vectors/samples-auth_key.txt steps 6–9: the DH checks accept the official dh_prime,
 /// g and g_a; g_b, auth_key, its ids and new_nonce_hash1 recompute exactly.
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn diffie_hellman_matches_the_official_handshake() {
     let Some(text) = vectors("samples-auth_key.txt") else {
         return;
@@ -379,6 +386,7 @@ fn diffie_hellman_matches_the_official_handshake() {
 /// 256-byte value below the production modulus (it cannot be recomputed: temp_key is not
 /// published), and our RSA_PAD of the same data has the same shape.
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn rsa_pad_output_has_the_published_shape() {
     let (Some(samples), Some(keys)) = (vectors("samples-auth_key.txt"), vectors("rsa-keys.txt"))
     else {
@@ -408,6 +416,7 @@ fn rsa_pad_output_has_the_published_shape() {
 /// shared/vectors/rsa-keys.txt (keys from TDLib PublicRsaKeySharedMain.cpp): every PEM parses to
 /// the listed modulus, and the computed fingerprint is the listed SHA1's last 8 bytes.
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn parses_the_server_keys_and_computes_their_fingerprints() {
     let Some(text) = vectors("rsa-keys.txt") else {
         return;
@@ -448,6 +457,7 @@ fn parses_the_server_keys_and_computes_their_fingerprints() {
 
 /// shared/vectors/mtproto2-kdf.txt section 1 (mtcute) and section 2 (gramjs).
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn kdf_matches_the_third_party_vectors() {
     let Some(text) = vectors("mtproto2-kdf.txt") else {
         return;
@@ -496,6 +506,7 @@ fn kdf_matches_the_third_party_vectors() {
 /// shared/vectors/mtproto2-kdf.txt section 3 (derived end-to-end example over the official auth
 /// key of samples-auth_key.txt): msg_key, key/iv, the encrypted payload and quick-ack tokens.
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn encrypts_the_derived_end_to_end_messages() {
     let (Some(text), Some(samples)) =
         (vectors("mtproto2-kdf.txt"), vectors("samples-auth_key.txt"))

@@ -156,6 +156,7 @@ fn done(step: Result<ClientStep, HandshakeError>) -> AuthKey {
 /// req_pq_multi, req_DH_params (except the RSA_PAD output, whose temp_key is unpublished) and
 /// set_client_DH_params, accepts the published answers, and ends with the published auth key.
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn client_replays_the_official_example() {
     let (Some(text), Some(keys)) = (vectors("samples-auth_key.txt"), vectors("rsa-keys.txt"))
     else {
@@ -220,6 +221,7 @@ fn client_replays_the_official_example() {
 /// published ones, the RSA_PAD block decrypts to exactly the published p_q_inner_data_dc plus
 /// the published random padding.
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn client_builds_the_official_p_q_inner_data() {
     let Some(text) = vectors("samples-auth_key.txt") else {
         return;
@@ -262,6 +264,7 @@ fn client_builds_the_official_p_q_inner_data() {
 /// derived new_nonce_hash2, the client sends client_DH_inner_data again with
 /// retry_id = auth_key_aux_hash.
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn client_retries_with_the_aux_hash() {
     let (Some(text), Some(keys)) = (vectors("samples-auth_key.txt"), vectors("rsa-keys.txt"))
     else {

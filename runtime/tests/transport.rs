@@ -329,6 +329,7 @@ fn oversized_and_impossible_lengths_are_errors_without_waiting() {
 
 /// shared/vectors/mtproto2-kdf.txt: "transport framings of the client packet above".
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn mtproto2_kdf_transport_framings() {
     let Some(text) = vectors("mtproto2-kdf.txt") else {
         return;
@@ -372,6 +373,7 @@ fn mtproto2_kdf_transport_framings() {
 /// shared/vectors/mtproto2-kdf.txt: quick-ack tokens (client and server packets), as each
 /// framing carries them.
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn mtproto2_kdf_quick_ack_tokens_on_the_wire() {
     let Some(text) = vectors("mtproto2-kdf.txt") else {
         return;
@@ -405,6 +407,7 @@ fn mtproto2_kdf_quick_ack_tokens_on_the_wire() {
 /// shared/vectors/obfuscated2.txt section 1: mtcute's header vectors (init = FF*56 + EEEEEEEE
 /// + 4 bytes), direct and through an MTProxy with secret 00*16 for DCs 1, 10001 and -1.
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn obfuscated2_mtcute_vectors() {
     let Some(text) = vectors("obfuscated2.txt") else {
         return;
@@ -465,6 +468,7 @@ fn obfuscated2_mtcute_vectors() {
 /// shared/vectors/obfuscated2.txt section 2: the derived padded-intermediate MTProxy example
 /// (secret dd99..99, media DC -4) and the same init without a proxy.
 #[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference vectors")]
 fn obfuscated2_derived_mtproxy_example() {
     let Some(text) = vectors("obfuscated2.txt") else {
         return;

@@ -11,7 +11,8 @@ pub fn root() -> PathBuf {
 /// `../shared/<rel>` beside the checkout. Missing: fails under CI (`CI=true`), else `None` with a
 /// note that the test skips.
 pub fn shared(rel: &str) -> Option<PathBuf> {
-    let path = root().join("../shared").join(rel);
+    // ../shared, or TLGEN_SHARED_DIR (see build.rs).
+    let path = PathBuf::from(env!("TLGEN_SHARED_DIR")).join(rel);
     if path.exists() {
         return Some(path);
     }

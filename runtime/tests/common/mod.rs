@@ -11,7 +11,8 @@ use tlgen_runtime::crypto::{sha256, RsaPrivateKey};
 /// The text of `shared/vectors/<file>`, or `None` (after saying so) when it is missing outside
 /// CI. In CI (`CI=true`) a missing file fails the test.
 pub fn vectors(file: &str) -> Option<String> {
-    let path = format!("{}/../../shared/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
+    // ../shared beside the checkout, or TLGEN_SHARED_DIR (see build.rs).
+    let path = format!("{}/vectors/{file}", env!("TLGEN_SHARED_DIR"));
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(text),
         Err(err) if std::env::var("CI").as_deref() == Ok("true") => {
