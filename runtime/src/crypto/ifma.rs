@@ -154,10 +154,12 @@ impl IfmaModulus {
     /// `base < 2^(64 · out.len())`, the same schedule as [`super::mont::Modulus::pow`].
     #[allow(unsafe_code)]
     pub(crate) fn pow(&self, base: &[u64], exp: &[u8], out: &mut [u64]) {
-        // SAFETY: `self` exists, so `new` saw AVX-512F and AVX-512 IFMA on this CPU, all that
-        // the `#[target_feature]` function needs.
+        // `self` exists, so `new` saw AVX-512F and AVX-512 IFMA on this CPU, all that the
+        // `#[target_feature]` functions need.
         match self.width {
+            // SAFETY: the features were detected before `self` was built (see `pow`).
             Width::Bits1024 => unsafe { pow::<3, 21>(self, base, exp, out) },
+            // SAFETY: the features were detected before `self` was built (see `pow`).
             Width::Bits2048 => unsafe { pow::<5, 40>(self, base, exp, out) },
         }
     }
@@ -166,9 +168,10 @@ impl IfmaModulus {
     /// of `columns` bits (`half` of them per table), entries in radix-2^52 Montgomery form.
     #[allow(unsafe_code)]
     pub(crate) fn comb_tables(&self, base: &[u64], columns: usize, half: usize) -> CombTables {
-        // SAFETY: as in `pow`, the features were detected before `self` was built.
         match self.width {
+            // SAFETY: the features were detected before `self` was built (see `pow`).
             Width::Bits1024 => unsafe { comb_tables::<3, 21>(self, base, columns, half) },
+            // SAFETY: the features were detected before `self` was built (see `pow`).
             Width::Bits2048 => unsafe { comb_tables::<5, 40>(self, base, columns, half) },
         }
     }
@@ -183,9 +186,10 @@ impl IfmaModulus {
         steps: impl Iterator<Item = (usize, usize)>,
         out: &mut [u64],
     ) {
-        // SAFETY: as in `pow`, the features were detected before `self` was built.
         match self.width {
+            // SAFETY: the features were detected before `self` was built (see `pow`).
             Width::Bits1024 => unsafe { comb_pow::<3, 21>(self, tables, steps, out) },
+            // SAFETY: the features were detected before `self` was built (see `pow`).
             Width::Bits2048 => unsafe { comb_pow::<5, 40>(self, tables, steps, out) },
         }
     }
@@ -194,9 +198,10 @@ impl IfmaModulus {
     #[cfg(test)]
     #[allow(unsafe_code)]
     fn product(&self, a: &Lanes, b: &Lanes) -> Lanes {
-        // SAFETY: as in `pow`, the features were detected before `self` was built.
         match self.width {
+            // SAFETY: the features were detected before `self` was built (see `pow`).
             Width::Bits1024 => unsafe { product::<3, 21>(self, a, b) },
+            // SAFETY: the features were detected before `self` was built (see `pow`).
             Width::Bits2048 => unsafe { product::<5, 40>(self, a, b) },
         }
     }
