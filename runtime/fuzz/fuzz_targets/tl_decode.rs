@@ -14,6 +14,7 @@ use tlgen_runtime::{Bare, DecodeError, Deserializable, Reader};
 
 #[allow(dead_code, unused_imports)]
 #[path = "../../tests/bounds/mod.rs"]
+#[rustfmt::skip]
 mod bounds;
 
 use bounds::{enums, types};

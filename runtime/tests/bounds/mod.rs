@@ -29,8 +29,5 @@ pub const NAMES: &[(u32, &str)] = &[
 /// The TL name of a constructor or function id, for messages about unknown values.
 #[inline]
 pub fn name_of(id: u32) -> Option<&'static str> {
-    NAMES
-        .binary_search_by_key(&id, |&(i, _)| i)
-        .ok()
-        .map(|i| NAMES[i].1)
+    NAMES.binary_search_by_key(&id, |&(i, _)| i).ok().map(|i| NAMES[i].1)
 }
