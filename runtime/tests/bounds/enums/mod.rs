@@ -10,6 +10,8 @@ pub enum Big {
     BigNone,
 }
 tlw::impl_enum_traits!(Big);
+/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
+/// `Serializable`.
 impl tlw::Variants for Big {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -19,6 +21,7 @@ impl tlw::Variants for Big {
         }
     }
 }
+/// Reads any constructor of `Big`, chosen by its id.
 impl tlw::Deserializable for Big {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -31,12 +34,14 @@ impl tlw::Deserializable for Big {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::Big> for Big {
     #[inline]
     fn from(x: types::Big) -> Self {
         Self::Big(Box::new(x))
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::BigNone> for Big {
     #[inline]
     fn from(_: types::BigNone) -> Self {
@@ -48,6 +53,7 @@ impl From<types::BigNone> for Big {
 pub enum Bigs {
     Bigs(Box<types::Bigs>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for Bigs {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -56,6 +62,7 @@ impl tlw::Serializable for Bigs {
         }
     }
 }
+/// Reads any constructor of `Bigs`, chosen by its id.
 impl tlw::Deserializable for Bigs {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -67,6 +74,7 @@ impl tlw::Deserializable for Bigs {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::Bigs> for Bigs {
     #[inline]
     fn from(x: types::Bigs) -> Self {
@@ -78,6 +86,7 @@ impl From<types::Bigs> for Bigs {
 pub enum Blob {
     Blob(Box<types::Blob>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for Blob {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -86,6 +95,7 @@ impl tlw::Serializable for Blob {
         }
     }
 }
+/// Reads any constructor of `Blob`, chosen by its id.
 impl tlw::Deserializable for Blob {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -97,6 +107,7 @@ impl tlw::Deserializable for Blob {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::Blob> for Blob {
     #[inline]
     fn from(x: types::Blob) -> Self {
@@ -108,6 +119,7 @@ impl From<types::Blob> for Blob {
 pub enum Chain {
     Chain(Box<types::Chain>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for Chain {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -116,6 +128,7 @@ impl tlw::Serializable for Chain {
         }
     }
 }
+/// Reads any constructor of `Chain`, chosen by its id.
 impl tlw::Deserializable for Chain {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -127,6 +140,7 @@ impl tlw::Deserializable for Chain {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::Chain> for Chain {
     #[inline]
     fn from(x: types::Chain) -> Self {
@@ -138,6 +152,7 @@ impl From<types::Chain> for Chain {
 pub enum Grid {
     Grid(Box<types::Grid>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for Grid {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -146,6 +161,7 @@ impl tlw::Serializable for Grid {
         }
     }
 }
+/// Reads any constructor of `Grid`, chosen by its id.
 impl tlw::Deserializable for Grid {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -157,6 +173,7 @@ impl tlw::Deserializable for Grid {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::Grid> for Grid {
     #[inline]
     fn from(x: types::Grid) -> Self {
@@ -168,6 +185,7 @@ impl From<types::Grid> for Grid {
 pub enum Node {
     Node(Box<types::Node>),
 }
+/// Writes the constructor with its id.
 impl tlw::Serializable for Node {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -176,6 +194,7 @@ impl tlw::Serializable for Node {
         }
     }
 }
+/// Reads any constructor of `Node`, chosen by its id.
 impl tlw::Deserializable for Node {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -187,6 +206,7 @@ impl tlw::Deserializable for Node {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::Node> for Node {
     #[inline]
     fn from(x: types::Node) -> Self {
@@ -202,6 +222,8 @@ pub enum RichText {
     TextPlain(Box<types::TextPlain>),
 }
 tlw::impl_enum_traits!(RichText);
+/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
+/// `Serializable`.
 impl tlw::Variants for RichText {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -212,6 +234,7 @@ impl tlw::Variants for RichText {
         }
     }
 }
+/// Reads any constructor of `RichText`, chosen by its id.
 impl tlw::Deserializable for RichText {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -225,18 +248,21 @@ impl tlw::Deserializable for RichText {
         Ok(value)
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::TextConcat> for RichText {
     #[inline]
     fn from(x: types::TextConcat) -> Self {
         Self::TextConcat(Box::new(x))
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::TextEmpty> for RichText {
     #[inline]
     fn from(_: types::TextEmpty) -> Self {
         Self::TextEmpty
     }
 }
+/// The constructor as a value of its boxed type.
 impl From<types::TextPlain> for RichText {
     #[inline]
     fn from(x: types::TextPlain) -> Self {
