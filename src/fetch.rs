@@ -360,10 +360,7 @@ impl Client {
                 },
                 _ => FetchError::Transport {
                     url: url.to_string(),
-                    message: match e.kind() {
-                        std::io::ErrorKind::WouldBlock => "timed out".to_string(),
-                        kind => kind.to_string(),
-                    },
+                    message: io_cause(&e),
                 },
             });
         }
@@ -534,26 +531,40 @@ pub fn execute(options: &FetchOptions) -> Result<FetchReport, FetchError> {
 /// A short cause of a failed connection, without the URL (the message names it once).
 fn transport_cause(t: &ureq::Transport) -> String {
     use std::error::Error as _;
+    let fixed = match t.kind() {
+        // The resolver's own text varies by platform and says no more than this.
+        ureq::ErrorKind::Dns => "the host name does not resolve",
+        ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme => "not a valid URL",
+        ureq::ErrorKind::TooManyRedirects => "too many redirects",
+        ureq::ErrorKind::BadStatus | ureq::ErrorKind::BadHeader => "not a valid HTTP response",
+        _ => "",
+    };
+    if !fixed.is_empty() {
+        return fixed.to_string();
+    }
+    // Connection and I/O failures: the I/O error's kind says it shortest.
     let mut source = t.source();
     while let Some(e) = source {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            return match io.kind() {
-                std::io::ErrorKind::WouldBlock => "timed out".to_string(),
-                kind => kind.to_string(),
-            };
+            return io_cause(io);
         }
         source = e.source();
     }
     match t.kind() {
-        ureq::ErrorKind::Dns => "the host name does not resolve",
         ureq::ErrorKind::ConnectionFailed => "connection failed",
-        ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme => "not a valid URL",
-        ureq::ErrorKind::TooManyRedirects => "too many redirects",
-        ureq::ErrorKind::BadStatus | ureq::ErrorKind::BadHeader => "not a valid HTTP response",
-        ureq::ErrorKind::Io => "connection error",
-        _ => "transport error",
+        _ => "connection error",
     }
     .to_string()
+}
+
+/// `connection refused`, `timed out`...: the kind of an I/O error, without the OS's text.
+fn io_cause(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => "timed out".to_string(),
+        // TLS failures come as invalid data with the TLS library's message.
+        std::io::ErrorKind::InvalidData => format!("invalid data ({e})"),
+        kind => kind.to_string(),
+    }
 }
 
 #[cfg(test)]
