@@ -294,7 +294,7 @@ Constructors (1):
 
 #[test]
 fn a_variant_that_becomes_boxed_or_inline_is_breaking() {
-    // `foo` gains its first fields: its unit variant becomes one that holds it in a `Box`.
+    // `foo` gains a flags word: it is no longer small, and its variant holds it in a `Box`.
     assert_eq!(
         fixture("variant_boxed"),
         "layer 1 → 2: 0 added, 0 removed, 1 changed (1 breaking, 1 wire-incompatible)
@@ -303,8 +303,8 @@ Constructors (1):
   ~ foo 0x00000002  [breaking, wire-incompatible]
       · id 0x00000001 → 0x00000002  [wire-incompatible]
       · field `flags:#` added  [wire-incompatible] (not a struct field)
-      · field `c:flags.0?long` added  [breaking, wire-incompatible] (a struct without fields gains one)
-      · its enum variant holds it in a `Box` now  [breaking] (`Enum::Variant(x)` holds a `Box<T>` now, as the constructor has fields)
+      · field `c:flags.0?long` added  [wire-incompatible] (optional, and the struct implements `Default`: `..Default::default()` keeps compiling)
+      · its enum variant holds it in a `Box` now  [breaking] (`Enum::Variant(x)` holds a `Box<T>` now: the constructor is no longer small (at most two number fields, no flags))
 "
     );
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diff");
@@ -315,7 +315,7 @@ Constructors (1):
     )
     .to_text();
     assert!(
-        back.contains("· its enum variant holds nothing now  [breaking]"),
+        back.contains("· its enum variant holds it inline now  [breaking]"),
         "{back}"
     );
 }
@@ -363,6 +363,7 @@ Constructors (1):
 
 #[test]
 fn a_removed_field_is_breaking() {
+    // `foo a:int` is left: a small constructor, which its enum holds inline.
     assert_eq!(
         fixture("field_removed"),
         "layer 1 → 2: 0 added, 0 removed, 1 changed (1 breaking, 1 wire-incompatible)
@@ -371,6 +372,7 @@ Constructors (1):
   ~ foo 0x00000002  [breaking, wire-incompatible]
       · id 0x00000001 → 0x00000002  [wire-incompatible]
       · field `b:string` removed  [breaking, wire-incompatible]
+      · its enum variant holds it inline now  [breaking] (`Enum::Variant(x)` holds the struct itself now: the constructor is small (no fields, or at most two number fields and no flags))
 "
     );
 }

@@ -273,9 +273,9 @@ fn compare_definitions(
             source: Source::Breaking,
             wire: Wire::Compatible,
             reason: if boxed {
-                "`Enum::Variant(x)` holds a `Box<T>` now, as the constructor has fields".to_string()
+                "`Enum::Variant(x)` holds a `Box<T>` now: the constructor is no longer small (at most two number fields, no flags)".to_string()
             } else {
-                "`Enum::Variant` holds nothing now, as the constructor has no fields".to_string()
+                "`Enum::Variant(x)` holds the struct itself now: the constructor is small (no fields, or at most two number fields and no flags)".to_string()
             },
         });
     }

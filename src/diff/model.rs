@@ -222,7 +222,7 @@ impl What {
                 "its enum variant holds it in a `Box` now".to_string()
             }
             Self::BoxingChanged { boxed: false } => {
-                "its enum variant holds nothing now".to_string()
+                "its enum variant holds it inline now".to_string()
             }
             Self::VariantAdded { constructor } => format!("variant `{constructor}` added"),
             Self::VariantRemoved { constructor } => format!("variant `{constructor}` removed"),

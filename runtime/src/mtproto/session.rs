@@ -897,7 +897,7 @@ impl Session {
             }
             Some(types::Pong::CONSTRUCTOR_ID) => {
                 let enums::Pong::Pong(p) = parse::<enums::Pong>("pong", &body)?;
-                Kind::Pong(*p)
+                Kind::Pong(p)
             }
             Some(types::FutureSalts::CONSTRUCTOR_ID) => {
                 let enums::FutureSalts::FutureSalts(s) =

@@ -116,8 +116,8 @@ impl From<types::ClientDhInnerData> for ClientDhInnerData {
 }
 /// The boxed type `DestroySessionRes`: one variant per constructor.
 pub enum DestroySessionRes {
-    DestroySessionNone(Box<types::DestroySessionNone>),
-    DestroySessionOk(Box<types::DestroySessionOk>),
+    DestroySessionNone(types::DestroySessionNone),
+    DestroySessionOk(types::DestroySessionOk),
 }
 tlw::impl_enum_traits!(DestroySessionRes);
 /// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
@@ -126,8 +126,8 @@ impl tlw::Variants for DestroySessionRes {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::DestroySessionNone(x) => visitor.variant("DestroySessionNone", &**x),
-            Self::DestroySessionOk(x) => visitor.variant("DestroySessionOk", &**x),
+            Self::DestroySessionNone(x) => visitor.variant("DestroySessionNone", x),
+            Self::DestroySessionOk(x) => visitor.variant("DestroySessionOk", x),
         }
     }
 }
@@ -136,8 +136,8 @@ impl tlw::Deserializable for DestroySessionRes {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0x62d350c9 => Self::DestroySessionNone(r.read_boxed()?),
-            0xe22045fc => Self::DestroySessionOk(r.read_boxed()?),
+            0x62d350c9 => Self::DestroySessionNone(r.bare()?),
+            0xe22045fc => Self::DestroySessionOk(r.bare()?),
             id => return Err(r.unknown("DestroySessionRes", id)),
         };
         r.leave();
@@ -148,14 +148,14 @@ impl tlw::Deserializable for DestroySessionRes {
 impl From<types::DestroySessionNone> for DestroySessionRes {
     #[inline]
     fn from(x: types::DestroySessionNone) -> Self {
-        Self::DestroySessionNone(Box::new(x))
+        Self::DestroySessionNone(x)
     }
 }
 /// The constructor as a value of its boxed type.
 impl From<types::DestroySessionOk> for DestroySessionRes {
     #[inline]
     fn from(x: types::DestroySessionOk) -> Self {
-        Self::DestroySessionOk(Box::new(x))
+        Self::DestroySessionOk(x)
     }
 }
 /// The boxed type `FutureSalt`: one variant per constructor.
@@ -546,7 +546,7 @@ impl From<types::PQInnerDataTempDc> for PQInnerData {
 /// The boxed type `Pong`: one variant per constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pong {
-    Pong(Box<types::Pong>),
+    Pong(types::Pong),
 }
 /// Writes the constructor with its id.
 impl tlw::Serializable for Pong {
@@ -562,7 +562,7 @@ impl tlw::Deserializable for Pong {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
-            0x347773c5 => Self::Pong(r.read_boxed()?),
+            0x347773c5 => Self::Pong(r.bare()?),
             id => return Err(r.unknown("Pong", id)),
         };
         r.leave();
@@ -573,7 +573,7 @@ impl tlw::Deserializable for Pong {
 impl From<types::Pong> for Pong {
     #[inline]
     fn from(x: types::Pong) -> Self {
-        Self::Pong(Box::new(x))
+        Self::Pong(x)
     }
 }
 /// The boxed type `ResPQ`: one variant per constructor.
