@@ -12,10 +12,12 @@ use tlgen_runtime::{Deserializable, Identifiable, Serializable};
 fn message_bytes() -> Vec<u8> {
     let message = types::Message {
         id: 7,
-        peer: enums::InputPeer::User(Box::new(types::InputPeerUser {
+        // `.into()` wraps a constructor in its enum, boxed or not.
+        peer: types::InputPeerUser {
             user_id: 42,
             access_hash: -1,
-        })),
+        }
+        .into(),
         text: "hello".to_string(),
         silent: true,
         reply_to: None,
