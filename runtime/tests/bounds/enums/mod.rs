@@ -10,8 +10,7 @@ pub enum Big {
     BigNone,
 }
 tlw::impl_enum_traits!(Big);
-/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
-/// `Serializable`.
+/// Hands each variant to the runtime's generic trait impls.
 impl tlw::Variants for Big {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -21,7 +20,7 @@ impl tlw::Variants for Big {
         }
     }
 }
-/// Reads any constructor of `Big`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for Big {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -34,14 +33,14 @@ impl tlw::Deserializable for Big {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::Big> for Big {
     #[inline]
     fn from(x: types::Big) -> Self {
         Self::Big(Box::new(x))
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::BigNone> for Big {
     #[inline]
     fn from(_: types::BigNone) -> Self {
@@ -53,7 +52,7 @@ impl From<types::BigNone> for Big {
 pub enum Bigs {
     Bigs(Box<types::Bigs>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for Bigs {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -62,7 +61,7 @@ impl tlw::Serializable for Bigs {
         }
     }
 }
-/// Reads any constructor of `Bigs`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for Bigs {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -74,7 +73,7 @@ impl tlw::Deserializable for Bigs {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::Bigs> for Bigs {
     #[inline]
     fn from(x: types::Bigs) -> Self {
@@ -86,7 +85,7 @@ impl From<types::Bigs> for Bigs {
 pub enum Blob {
     Blob(Box<types::Blob>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for Blob {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -95,7 +94,7 @@ impl tlw::Serializable for Blob {
         }
     }
 }
-/// Reads any constructor of `Blob`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for Blob {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -107,7 +106,7 @@ impl tlw::Deserializable for Blob {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::Blob> for Blob {
     #[inline]
     fn from(x: types::Blob) -> Self {
@@ -119,7 +118,7 @@ impl From<types::Blob> for Blob {
 pub enum Chain {
     Chain(Box<types::Chain>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for Chain {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -128,7 +127,7 @@ impl tlw::Serializable for Chain {
         }
     }
 }
-/// Reads any constructor of `Chain`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for Chain {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -140,7 +139,7 @@ impl tlw::Deserializable for Chain {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::Chain> for Chain {
     #[inline]
     fn from(x: types::Chain) -> Self {
@@ -152,7 +151,7 @@ impl From<types::Chain> for Chain {
 pub enum Grid {
     Grid(Box<types::Grid>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for Grid {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -161,7 +160,7 @@ impl tlw::Serializable for Grid {
         }
     }
 }
-/// Reads any constructor of `Grid`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for Grid {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -173,7 +172,7 @@ impl tlw::Deserializable for Grid {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::Grid> for Grid {
     #[inline]
     fn from(x: types::Grid) -> Self {
@@ -185,7 +184,7 @@ impl From<types::Grid> for Grid {
 pub enum Node {
     Node(Box<types::Node>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for Node {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -194,7 +193,7 @@ impl tlw::Serializable for Node {
         }
     }
 }
-/// Reads any constructor of `Node`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for Node {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -206,7 +205,7 @@ impl tlw::Deserializable for Node {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::Node> for Node {
     #[inline]
     fn from(x: types::Node) -> Self {
@@ -222,8 +221,7 @@ pub enum RichText {
     TextPlain(Box<types::TextPlain>),
 }
 tlw::impl_enum_traits!(RichText);
-/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
-/// `Serializable`.
+/// Hands each variant to the runtime's generic trait impls.
 impl tlw::Variants for RichText {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -234,7 +232,7 @@ impl tlw::Variants for RichText {
         }
     }
 }
-/// Reads any constructor of `RichText`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for RichText {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -248,21 +246,21 @@ impl tlw::Deserializable for RichText {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::TextConcat> for RichText {
     #[inline]
     fn from(x: types::TextConcat) -> Self {
         Self::TextConcat(Box::new(x))
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::TextEmpty> for RichText {
     #[inline]
     fn from(_: types::TextEmpty) -> Self {
         Self::TextEmpty
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::TextPlain> for RichText {
     #[inline]
     fn from(x: types::TextPlain) -> Self {

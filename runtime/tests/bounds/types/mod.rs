@@ -21,8 +21,7 @@ pub struct Big {
     pub d: Option<i64>,
 }
 tlw::impl_std_traits!(Big + Default);
-/// The wire form of `big`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for Big {
     const INFO: tlw::Info = tlw::Info {
         id: 0xdbd09cda,
@@ -50,8 +49,7 @@ impl tlw::Fields for Big {
 /// ```
 pub struct BigNone;
 tlw::impl_std_traits!(BigNone + Default);
-/// The wire form of `bigNone`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for BigNone {
     const INFO: tlw::Info = tlw::Info {
         id: 0x5851ff9c,
@@ -78,8 +76,7 @@ pub struct Bigs {
     pub bare: Vec<types::Big>,
 }
 tlw::impl_std_traits!(Bigs + Default);
-/// The wire form of `bigs`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for Bigs {
     const INFO: tlw::Info = tlw::Info {
         id: 0x14cd40eb,
@@ -110,8 +107,7 @@ pub struct Blob {
     pub texts: Vec<String>,
 }
 tlw::impl_std_traits!(Blob + Default);
-/// The wire form of `blob`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for Blob {
     const INFO: tlw::Info = tlw::Info {
         id: 0xe387fb21,
@@ -138,8 +134,7 @@ pub struct Chain {
     pub next: Option<Box<types::Chain>>,
 }
 tlw::impl_std_traits!(Chain + Default);
-/// The wire form of `chain`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for Chain {
     const INFO: tlw::Info = tlw::Info {
         id: 0x5a3ed137,
@@ -166,8 +161,7 @@ pub struct Grid {
     pub cells: Vec<Vec<Vec<i64>>>,
 }
 tlw::impl_std_traits!(Grid + Default);
-/// The wire form of `grid`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for Grid {
     const INFO: tlw::Info = tlw::Info {
         id: 0x6bd52846,
@@ -196,8 +190,7 @@ pub struct Node {
     pub children: Vec<types::Node>,
 }
 tlw::impl_std_traits!(Node + Default);
-/// The wire form of `node`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for Node {
     const INFO: tlw::Info = tlw::Info {
         id: 0x832d65ce,
@@ -222,8 +215,7 @@ pub struct TextConcat {
     pub texts: Vec<enums::RichText>,
 }
 tlw::impl_std_traits!(TextConcat + Default);
-/// The wire form of `textConcat`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for TextConcat {
     const INFO: tlw::Info = tlw::Info {
         id: 0x7e6260d7,
@@ -247,8 +239,7 @@ impl tlw::Fields for TextConcat {
 /// ```
 pub struct TextEmpty;
 tlw::impl_std_traits!(TextEmpty + Default);
-/// The wire form of `textEmpty`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for TextEmpty {
     const INFO: tlw::Info = tlw::Info {
         id: 0xdc3d824f,
@@ -273,8 +264,7 @@ pub struct TextPlain {
     pub text: String,
 }
 tlw::impl_std_traits!(TextPlain + Default);
-/// The wire form of `textPlain`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for TextPlain {
     const INFO: tlw::Info = tlw::Info {
         id: 0x744694e0,

@@ -10,8 +10,7 @@ pub enum BadMsgNotification {
     ServerSalt(Box<types::BadServerSalt>),
 }
 tlw::impl_enum_traits!(BadMsgNotification);
-/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
-/// `Serializable`.
+/// Hands each variant to the runtime's generic trait impls.
 impl tlw::Variants for BadMsgNotification {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -21,7 +20,7 @@ impl tlw::Variants for BadMsgNotification {
         }
     }
 }
-/// Reads any constructor of `BadMsgNotification`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for BadMsgNotification {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -34,14 +33,14 @@ impl tlw::Deserializable for BadMsgNotification {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::BadMsgNotification> for BadMsgNotification {
     #[inline]
     fn from(x: types::BadMsgNotification) -> Self {
         Self::BadMsgNotification(Box::new(x))
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::BadServerSalt> for BadMsgNotification {
     #[inline]
     fn from(x: types::BadServerSalt) -> Self {
@@ -53,7 +52,7 @@ impl From<types::BadServerSalt> for BadMsgNotification {
 pub enum BindAuthKeyInner {
     BindAuthKeyInner(Box<types::BindAuthKeyInner>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for BindAuthKeyInner {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -62,7 +61,7 @@ impl tlw::Serializable for BindAuthKeyInner {
         }
     }
 }
-/// Reads any constructor of `BindAuthKeyInner`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for BindAuthKeyInner {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -74,7 +73,7 @@ impl tlw::Deserializable for BindAuthKeyInner {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::BindAuthKeyInner> for BindAuthKeyInner {
     #[inline]
     fn from(x: types::BindAuthKeyInner) -> Self {
@@ -86,7 +85,7 @@ impl From<types::BindAuthKeyInner> for BindAuthKeyInner {
 pub enum ClientDhInnerData {
     ClientDhInnerData(Box<types::ClientDhInnerData>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for ClientDhInnerData {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -95,7 +94,7 @@ impl tlw::Serializable for ClientDhInnerData {
         }
     }
 }
-/// Reads any constructor of `Client_DH_Inner_Data`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for ClientDhInnerData {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -107,7 +106,7 @@ impl tlw::Deserializable for ClientDhInnerData {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::ClientDhInnerData> for ClientDhInnerData {
     #[inline]
     fn from(x: types::ClientDhInnerData) -> Self {
@@ -120,8 +119,7 @@ pub enum DestroySessionRes {
     DestroySessionOk(types::DestroySessionOk),
 }
 tlw::impl_enum_traits!(DestroySessionRes);
-/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
-/// `Serializable`.
+/// Hands each variant to the runtime's generic trait impls.
 impl tlw::Variants for DestroySessionRes {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -131,7 +129,7 @@ impl tlw::Variants for DestroySessionRes {
         }
     }
 }
-/// Reads any constructor of `DestroySessionRes`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for DestroySessionRes {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -144,14 +142,14 @@ impl tlw::Deserializable for DestroySessionRes {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::DestroySessionNone> for DestroySessionRes {
     #[inline]
     fn from(x: types::DestroySessionNone) -> Self {
         Self::DestroySessionNone(x)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::DestroySessionOk> for DestroySessionRes {
     #[inline]
     fn from(x: types::DestroySessionOk) -> Self {
@@ -163,7 +161,7 @@ impl From<types::DestroySessionOk> for DestroySessionRes {
 pub enum FutureSalt {
     FutureSalt(Box<types::FutureSalt>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for FutureSalt {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -172,7 +170,7 @@ impl tlw::Serializable for FutureSalt {
         }
     }
 }
-/// Reads any constructor of `FutureSalt`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for FutureSalt {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -184,7 +182,7 @@ impl tlw::Deserializable for FutureSalt {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::FutureSalt> for FutureSalt {
     #[inline]
     fn from(x: types::FutureSalt) -> Self {
@@ -196,7 +194,7 @@ impl From<types::FutureSalt> for FutureSalt {
 pub enum FutureSalts {
     FutureSalts(Box<types::FutureSalts>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for FutureSalts {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -205,7 +203,7 @@ impl tlw::Serializable for FutureSalts {
         }
     }
 }
-/// Reads any constructor of `FutureSalts`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for FutureSalts {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -217,7 +215,7 @@ impl tlw::Deserializable for FutureSalts {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::FutureSalts> for FutureSalts {
     #[inline]
     fn from(x: types::FutureSalts) -> Self {
@@ -230,8 +228,7 @@ pub enum MsgDetailedInfo {
     NewDetailedInfo(Box<types::MsgNewDetailedInfo>),
 }
 tlw::impl_enum_traits!(MsgDetailedInfo);
-/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
-/// `Serializable`.
+/// Hands each variant to the runtime's generic trait impls.
 impl tlw::Variants for MsgDetailedInfo {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -241,7 +238,7 @@ impl tlw::Variants for MsgDetailedInfo {
         }
     }
 }
-/// Reads any constructor of `MsgDetailedInfo`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for MsgDetailedInfo {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -254,14 +251,14 @@ impl tlw::Deserializable for MsgDetailedInfo {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::MsgDetailedInfo> for MsgDetailedInfo {
     #[inline]
     fn from(x: types::MsgDetailedInfo) -> Self {
         Self::MsgDetailedInfo(Box::new(x))
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::MsgNewDetailedInfo> for MsgDetailedInfo {
     #[inline]
     fn from(x: types::MsgNewDetailedInfo) -> Self {
@@ -273,7 +270,7 @@ impl From<types::MsgNewDetailedInfo> for MsgDetailedInfo {
 pub enum MsgResendReq {
     MsgResendReq(Box<types::MsgResendReq>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for MsgResendReq {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -282,7 +279,7 @@ impl tlw::Serializable for MsgResendReq {
         }
     }
 }
-/// Reads any constructor of `MsgResendReq`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for MsgResendReq {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -294,7 +291,7 @@ impl tlw::Deserializable for MsgResendReq {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::MsgResendReq> for MsgResendReq {
     #[inline]
     fn from(x: types::MsgResendReq) -> Self {
@@ -306,7 +303,7 @@ impl From<types::MsgResendReq> for MsgResendReq {
 pub enum MsgsAck {
     MsgsAck(Box<types::MsgsAck>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for MsgsAck {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -315,7 +312,7 @@ impl tlw::Serializable for MsgsAck {
         }
     }
 }
-/// Reads any constructor of `MsgsAck`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for MsgsAck {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -327,7 +324,7 @@ impl tlw::Deserializable for MsgsAck {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::MsgsAck> for MsgsAck {
     #[inline]
     fn from(x: types::MsgsAck) -> Self {
@@ -339,7 +336,7 @@ impl From<types::MsgsAck> for MsgsAck {
 pub enum MsgsAllInfo {
     MsgsAllInfo(Box<types::MsgsAllInfo>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for MsgsAllInfo {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -348,7 +345,7 @@ impl tlw::Serializable for MsgsAllInfo {
         }
     }
 }
-/// Reads any constructor of `MsgsAllInfo`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for MsgsAllInfo {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -360,7 +357,7 @@ impl tlw::Deserializable for MsgsAllInfo {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::MsgsAllInfo> for MsgsAllInfo {
     #[inline]
     fn from(x: types::MsgsAllInfo) -> Self {
@@ -372,7 +369,7 @@ impl From<types::MsgsAllInfo> for MsgsAllInfo {
 pub enum MsgsStateInfo {
     MsgsStateInfo(Box<types::MsgsStateInfo>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for MsgsStateInfo {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -381,7 +378,7 @@ impl tlw::Serializable for MsgsStateInfo {
         }
     }
 }
-/// Reads any constructor of `MsgsStateInfo`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for MsgsStateInfo {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -393,7 +390,7 @@ impl tlw::Deserializable for MsgsStateInfo {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::MsgsStateInfo> for MsgsStateInfo {
     #[inline]
     fn from(x: types::MsgsStateInfo) -> Self {
@@ -405,7 +402,7 @@ impl From<types::MsgsStateInfo> for MsgsStateInfo {
 pub enum MsgsStateReq {
     MsgsStateReq(Box<types::MsgsStateReq>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for MsgsStateReq {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -414,7 +411,7 @@ impl tlw::Serializable for MsgsStateReq {
         }
     }
 }
-/// Reads any constructor of `MsgsStateReq`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for MsgsStateReq {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -426,7 +423,7 @@ impl tlw::Deserializable for MsgsStateReq {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::MsgsStateReq> for MsgsStateReq {
     #[inline]
     fn from(x: types::MsgsStateReq) -> Self {
@@ -438,7 +435,7 @@ impl From<types::MsgsStateReq> for MsgsStateReq {
 pub enum NewSession {
     Created(Box<types::NewSessionCreated>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for NewSession {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -447,7 +444,7 @@ impl tlw::Serializable for NewSession {
         }
     }
 }
-/// Reads any constructor of `NewSession`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for NewSession {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -459,7 +456,7 @@ impl tlw::Deserializable for NewSession {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::NewSessionCreated> for NewSession {
     #[inline]
     fn from(x: types::NewSessionCreated) -> Self {
@@ -471,7 +468,7 @@ impl From<types::NewSessionCreated> for NewSession {
 pub enum Object {
     GzipPacked(Box<types::GzipPacked>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for Object {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -480,7 +477,7 @@ impl tlw::Serializable for Object {
         }
     }
 }
-/// Reads any constructor of `Object`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for Object {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -492,7 +489,7 @@ impl tlw::Deserializable for Object {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::GzipPacked> for Object {
     #[inline]
     fn from(x: types::GzipPacked) -> Self {
@@ -505,8 +502,7 @@ pub enum PQInnerData {
     TempDc(Box<types::PQInnerDataTempDc>),
 }
 tlw::impl_enum_traits!(PQInnerData);
-/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
-/// `Serializable`.
+/// Hands each variant to the runtime's generic trait impls.
 impl tlw::Variants for PQInnerData {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -516,7 +512,7 @@ impl tlw::Variants for PQInnerData {
         }
     }
 }
-/// Reads any constructor of `P_Q_inner_data`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for PQInnerData {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -529,14 +525,14 @@ impl tlw::Deserializable for PQInnerData {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::PQInnerDataDc> for PQInnerData {
     #[inline]
     fn from(x: types::PQInnerDataDc) -> Self {
         Self::Dc(Box::new(x))
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::PQInnerDataTempDc> for PQInnerData {
     #[inline]
     fn from(x: types::PQInnerDataTempDc) -> Self {
@@ -548,7 +544,7 @@ impl From<types::PQInnerDataTempDc> for PQInnerData {
 pub enum Pong {
     Pong(types::Pong),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for Pong {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -557,7 +553,7 @@ impl tlw::Serializable for Pong {
         }
     }
 }
-/// Reads any constructor of `Pong`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for Pong {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -569,7 +565,7 @@ impl tlw::Deserializable for Pong {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::Pong> for Pong {
     #[inline]
     fn from(x: types::Pong) -> Self {
@@ -581,7 +577,7 @@ impl From<types::Pong> for Pong {
 pub enum ResPq {
     ResPq(Box<types::ResPq>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for ResPq {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -590,7 +586,7 @@ impl tlw::Serializable for ResPq {
         }
     }
 }
-/// Reads any constructor of `ResPQ`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for ResPq {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -602,7 +598,7 @@ impl tlw::Deserializable for ResPq {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::ResPq> for ResPq {
     #[inline]
     fn from(x: types::ResPq) -> Self {
@@ -616,8 +612,7 @@ pub enum RpcDropAnswer {
     AnswerUnknown,
 }
 tlw::impl_enum_traits!(RpcDropAnswer);
-/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
-/// `Serializable`.
+/// Hands each variant to the runtime's generic trait impls.
 impl tlw::Variants for RpcDropAnswer {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -632,7 +627,7 @@ impl tlw::Variants for RpcDropAnswer {
         }
     }
 }
-/// Reads any constructor of `RpcDropAnswer`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for RpcDropAnswer {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -646,21 +641,21 @@ impl tlw::Deserializable for RpcDropAnswer {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::RpcAnswerDropped> for RpcDropAnswer {
     #[inline]
     fn from(x: types::RpcAnswerDropped) -> Self {
         Self::AnswerDropped(Box::new(x))
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::RpcAnswerDroppedRunning> for RpcDropAnswer {
     #[inline]
     fn from(_: types::RpcAnswerDroppedRunning) -> Self {
         Self::AnswerDroppedRunning
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::RpcAnswerUnknown> for RpcDropAnswer {
     #[inline]
     fn from(_: types::RpcAnswerUnknown) -> Self {
@@ -672,7 +667,7 @@ impl From<types::RpcAnswerUnknown> for RpcDropAnswer {
 pub enum RpcError {
     RpcError(Box<types::RpcError>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for RpcError {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -681,7 +676,7 @@ impl tlw::Serializable for RpcError {
         }
     }
 }
-/// Reads any constructor of `RpcError`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for RpcError {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -693,7 +688,7 @@ impl tlw::Deserializable for RpcError {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::RpcError> for RpcError {
     #[inline]
     fn from(x: types::RpcError) -> Self {
@@ -705,7 +700,7 @@ impl From<types::RpcError> for RpcError {
 pub enum RpcResult {
     RpcResult(Box<types::RpcResult>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for RpcResult {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -714,7 +709,7 @@ impl tlw::Serializable for RpcResult {
         }
     }
 }
-/// Reads any constructor of `RpcResult`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for RpcResult {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -726,7 +721,7 @@ impl tlw::Deserializable for RpcResult {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::RpcResult> for RpcResult {
     #[inline]
     fn from(x: types::RpcResult) -> Self {
@@ -739,8 +734,7 @@ pub enum ServerDhParams {
     ServerDhParamsOk(Box<types::ServerDhParamsOk>),
 }
 tlw::impl_enum_traits!(ServerDhParams);
-/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
-/// `Serializable`.
+/// Hands each variant to the runtime's generic trait impls.
 impl tlw::Variants for ServerDhParams {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -750,7 +744,7 @@ impl tlw::Variants for ServerDhParams {
         }
     }
 }
-/// Reads any constructor of `Server_DH_Params`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for ServerDhParams {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -763,14 +757,14 @@ impl tlw::Deserializable for ServerDhParams {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::ServerDhParamsFail> for ServerDhParams {
     #[inline]
     fn from(x: types::ServerDhParamsFail) -> Self {
         Self::Fail(Box::new(x))
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::ServerDhParamsOk> for ServerDhParams {
     #[inline]
     fn from(x: types::ServerDhParamsOk) -> Self {
@@ -782,7 +776,7 @@ impl From<types::ServerDhParamsOk> for ServerDhParams {
 pub enum ServerDhInnerData {
     ServerDhInnerData(Box<types::ServerDhInnerData>),
 }
-/// Writes the constructor with its id.
+/// Writes the constructor id, then the fields.
 impl tlw::Serializable for ServerDhInnerData {
     #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
@@ -791,7 +785,7 @@ impl tlw::Serializable for ServerDhInnerData {
         }
     }
 }
-/// Reads any constructor of `Server_DH_inner_data`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for ServerDhInnerData {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -803,7 +797,7 @@ impl tlw::Deserializable for ServerDhInnerData {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::ServerDhInnerData> for ServerDhInnerData {
     #[inline]
     fn from(x: types::ServerDhInnerData) -> Self {
@@ -817,8 +811,7 @@ pub enum SetClientDhParamsAnswer {
     DhGenRetry(Box<types::DhGenRetry>),
 }
 tlw::impl_enum_traits!(SetClientDhParamsAnswer);
-/// Hands the variant's constructor to the runtime's generic `Clone`, `PartialEq`, `Debug` and
-/// `Serializable`.
+/// Hands each variant to the runtime's generic trait impls.
 impl tlw::Variants for SetClientDhParamsAnswer {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
@@ -829,7 +822,7 @@ impl tlw::Variants for SetClientDhParamsAnswer {
         }
     }
 }
-/// Reads any constructor of `Set_client_DH_params_answer`, chosen by its id.
+/// Reads the constructor that the id names.
 impl tlw::Deserializable for SetClientDhParamsAnswer {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
@@ -843,21 +836,21 @@ impl tlw::Deserializable for SetClientDhParamsAnswer {
         Ok(value)
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::DhGenFail> for SetClientDhParamsAnswer {
     #[inline]
     fn from(x: types::DhGenFail) -> Self {
         Self::DhGenFail(Box::new(x))
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::DhGenOk> for SetClientDhParamsAnswer {
     #[inline]
     fn from(x: types::DhGenOk) -> Self {
         Self::DhGenOk(Box::new(x))
     }
 }
-/// The constructor as a value of its boxed type.
+/// Variant of its boxed type.
 impl From<types::DhGenRetry> for SetClientDhParamsAnswer {
     #[inline]
     fn from(x: types::DhGenRetry) -> Self {

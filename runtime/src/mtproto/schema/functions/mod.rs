@@ -12,8 +12,7 @@ pub struct DestroySession {
     pub session_id: i64,
 }
 tlw::impl_std_traits!(DestroySession + Default);
-/// The wire form of `destroy_session`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for DestroySession {
     const INFO: tlw::Info = tlw::Info {
         id: 0xe7512126,
@@ -30,7 +29,7 @@ impl tlw::Fields for DestroySession {
         (&self.session_id,)
     }
 }
-/// The result of calling `destroy_session`.
+/// The call's typed result.
 impl tlw::RemoteCall for DestroySession {
     type Return = enums::DestroySessionRes;
 }
@@ -42,8 +41,7 @@ pub struct GetFutureSalts {
     pub num: i32,
 }
 tlw::impl_std_traits!(GetFutureSalts + Default);
-/// The wire form of `get_future_salts`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for GetFutureSalts {
     const INFO: tlw::Info = tlw::Info {
         id: 0xb921bd04,
@@ -60,7 +58,7 @@ impl tlw::Fields for GetFutureSalts {
         (&self.num,)
     }
 }
-/// The result of calling `get_future_salts`.
+/// The call's typed result.
 impl tlw::RemoteCall for GetFutureSalts {
     type Return = enums::FutureSalts;
 }
@@ -72,8 +70,7 @@ pub struct Ping {
     pub ping_id: i64,
 }
 tlw::impl_std_traits!(Ping + Default);
-/// The wire form of `ping`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for Ping {
     const INFO: tlw::Info = tlw::Info {
         id: 0x7abe77ec,
@@ -90,7 +87,7 @@ impl tlw::Fields for Ping {
         (&self.ping_id,)
     }
 }
-/// The result of calling `ping`.
+/// The call's typed result.
 impl tlw::RemoteCall for Ping {
     type Return = enums::Pong;
 }
@@ -104,8 +101,7 @@ pub struct PingDelayDisconnect {
     pub disconnect_delay: i32,
 }
 tlw::impl_std_traits!(PingDelayDisconnect + Default);
-/// The wire form of `ping_delay_disconnect`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for PingDelayDisconnect {
     const INFO: tlw::Info = tlw::Info {
         id: 0xf3427b8c,
@@ -122,7 +118,7 @@ impl tlw::Fields for PingDelayDisconnect {
         (&self.ping_id, &self.disconnect_delay)
     }
 }
-/// The result of calling `ping_delay_disconnect`.
+/// The call's typed result.
 impl tlw::RemoteCall for PingDelayDisconnect {
     type Return = enums::Pong;
 }
@@ -145,8 +141,7 @@ pub struct ReqDhParams {
     pub encrypted_data: Vec<u8>,
 }
 tlw::impl_std_traits!(ReqDhParams + Default);
-/// The wire form of `req_DH_params`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for ReqDhParams {
     const INFO: tlw::Info = tlw::Info {
         id: 0xd712e4be,
@@ -186,7 +181,7 @@ impl tlw::Fields for ReqDhParams {
         )
     }
 }
-/// The result of calling `req_DH_params`.
+/// The call's typed result.
 impl tlw::RemoteCall for ReqDhParams {
     type Return = enums::ServerDhParams;
 }
@@ -198,8 +193,7 @@ pub struct ReqPqMulti {
     pub nonce: [u8; 16],
 }
 tlw::impl_std_traits!(ReqPqMulti + Default);
-/// The wire form of `req_pq_multi`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for ReqPqMulti {
     const INFO: tlw::Info = tlw::Info {
         id: 0xbe7e8ef1,
@@ -216,7 +210,7 @@ impl tlw::Fields for ReqPqMulti {
         (&self.nonce,)
     }
 }
-/// The result of calling `req_pq_multi`.
+/// The call's typed result.
 impl tlw::RemoteCall for ReqPqMulti {
     type Return = enums::ResPq;
 }
@@ -228,8 +222,7 @@ pub struct RpcDropAnswer {
     pub req_msg_id: i64,
 }
 tlw::impl_std_traits!(RpcDropAnswer + Default);
-/// The wire form of `rpc_drop_answer`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for RpcDropAnswer {
     const INFO: tlw::Info = tlw::Info {
         id: 0x58e4a740,
@@ -246,7 +239,7 @@ impl tlw::Fields for RpcDropAnswer {
         (&self.req_msg_id,)
     }
 }
-/// The result of calling `rpc_drop_answer`.
+/// The call's typed result.
 impl tlw::RemoteCall for RpcDropAnswer {
     type Return = enums::RpcDropAnswer;
 }
@@ -263,8 +256,7 @@ pub struct SetClientDhParams {
     pub encrypted_data: Vec<u8>,
 }
 tlw::impl_std_traits!(SetClientDhParams + Default);
-/// The wire form of `set_client_DH_params`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for SetClientDhParams {
     const INFO: tlw::Info = tlw::Info {
         id: 0xf5045f1f,
@@ -287,7 +279,7 @@ impl tlw::Fields for SetClientDhParams {
         (&self.nonce, &self.server_nonce, &self.encrypted_data)
     }
 }
-/// The result of calling `set_client_DH_params`.
+/// The call's typed result.
 impl tlw::RemoteCall for SetClientDhParams {
     type Return = enums::SetClientDhParamsAnswer;
 }

@@ -17,8 +17,7 @@ pub struct BadMsgNotification {
     pub error_code: i32,
 }
 tlw::impl_std_traits!(BadMsgNotification + Default);
-/// The wire form of `bad_msg_notification`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for BadMsgNotification {
     const INFO: tlw::Info = tlw::Info {
         id: 0xa7eff811,
@@ -56,8 +55,7 @@ pub struct BadServerSalt {
     pub new_server_salt: i64,
 }
 tlw::impl_std_traits!(BadServerSalt + Default);
-/// The wire form of `bad_server_salt`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for BadServerSalt {
     const INFO: tlw::Info = tlw::Info {
         id: 0xedab447b,
@@ -103,8 +101,7 @@ pub struct BindAuthKeyInner {
     pub expires_at: i32,
 }
 tlw::impl_std_traits!(BindAuthKeyInner + Default);
-/// The wire form of `bind_auth_key_inner`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for BindAuthKeyInner {
     const INFO: tlw::Info = tlw::Info {
         id: 0x75a3f765,
@@ -156,8 +153,7 @@ pub struct ClientDhInnerData {
     pub g_b: Vec<u8>,
 }
 tlw::impl_std_traits!(ClientDhInnerData + Default);
-/// The wire form of `client_DH_inner_data`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for ClientDhInnerData {
     const INFO: tlw::Info = tlw::Info {
         id: 0x6643b654,
@@ -189,8 +185,7 @@ pub struct DestroySessionNone {
     pub session_id: i64,
 }
 tlw::impl_std_traits!(DestroySessionNone + Default);
-/// The wire form of `destroy_session_none`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for DestroySessionNone {
     const INFO: tlw::Info = tlw::Info {
         id: 0x62d350c9,
@@ -215,8 +210,7 @@ pub struct DestroySessionOk {
     pub session_id: i64,
 }
 tlw::impl_std_traits!(DestroySessionOk + Default);
-/// The wire form of `destroy_session_ok`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for DestroySessionOk {
     const INFO: tlw::Info = tlw::Info {
         id: 0xe22045fc,
@@ -246,8 +240,7 @@ pub struct DhGenFail {
     pub new_nonce_hash3: [u8; 16],
 }
 tlw::impl_std_traits!(DhGenFail + Default);
-/// The wire form of `dh_gen_fail`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for DhGenFail {
     const INFO: tlw::Info = tlw::Info {
         id: 0xa69dae02,
@@ -283,8 +276,7 @@ pub struct DhGenOk {
     pub new_nonce_hash1: [u8; 16],
 }
 tlw::impl_std_traits!(DhGenOk + Default);
-/// The wire form of `dh_gen_ok`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for DhGenOk {
     const INFO: tlw::Info = tlw::Info {
         id: 0x3bcbf734,
@@ -320,8 +312,7 @@ pub struct DhGenRetry {
     pub new_nonce_hash2: [u8; 16],
 }
 tlw::impl_std_traits!(DhGenRetry + Default);
-/// The wire form of `dh_gen_retry`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for DhGenRetry {
     const INFO: tlw::Info = tlw::Info {
         id: 0x46dc1fb9,
@@ -356,8 +347,7 @@ pub struct FutureSalt {
     pub salt: i64,
 }
 tlw::impl_std_traits!(FutureSalt + Default);
-/// The wire form of `future_salt`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for FutureSalt {
     const INFO: tlw::Info = tlw::Info {
         id: 0x0949d9dc,
@@ -390,8 +380,7 @@ pub struct FutureSalts {
     pub salts: Vec<types::FutureSalt>,
 }
 tlw::impl_std_traits!(FutureSalts + Default);
-/// The wire form of `future_salts`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for FutureSalts {
     const INFO: tlw::Info = tlw::Info {
         id: 0xae500895,
@@ -416,8 +405,7 @@ pub struct GzipPacked {
     pub packed_data: Vec<u8>,
 }
 tlw::impl_std_traits!(GzipPacked + Default);
-/// The wire form of `gzip_packed`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for GzipPacked {
     const INFO: tlw::Info = tlw::Info {
         id: 0x3072cfa1,
@@ -449,8 +437,7 @@ pub struct MsgDetailedInfo {
     pub status: i32,
 }
 tlw::impl_std_traits!(MsgDetailedInfo + Default);
-/// The wire form of `msg_detailed_info`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for MsgDetailedInfo {
     const INFO: tlw::Info = tlw::Info {
         id: 0x276d3ec6,
@@ -486,8 +473,7 @@ pub struct MsgNewDetailedInfo {
     pub status: i32,
 }
 tlw::impl_std_traits!(MsgNewDetailedInfo + Default);
-/// The wire form of `msg_new_detailed_info`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for MsgNewDetailedInfo {
     const INFO: tlw::Info = tlw::Info {
         id: 0x809db6df,
@@ -516,8 +502,7 @@ pub struct MsgResendReq {
     pub msg_ids: Vec<i64>,
 }
 tlw::impl_std_traits!(MsgResendReq + Default);
-/// The wire form of `msg_resend_req`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for MsgResendReq {
     const INFO: tlw::Info = tlw::Info {
         id: 0x7d861a08,
@@ -542,8 +527,7 @@ pub struct MsgsAck {
     pub msg_ids: Vec<i64>,
 }
 tlw::impl_std_traits!(MsgsAck + Default);
-/// The wire form of `msgs_ack`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for MsgsAck {
     const INFO: tlw::Info = tlw::Info {
         id: 0x62d6b459,
@@ -570,8 +554,7 @@ pub struct MsgsAllInfo {
     pub info: Vec<u8>,
 }
 tlw::impl_std_traits!(MsgsAllInfo + Default);
-/// The wire form of `msgs_all_info`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for MsgsAllInfo {
     const INFO: tlw::Info = tlw::Info {
         id: 0x8cc0d131,
@@ -598,8 +581,7 @@ pub struct MsgsStateInfo {
     pub info: Vec<u8>,
 }
 tlw::impl_std_traits!(MsgsStateInfo + Default);
-/// The wire form of `msgs_state_info`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for MsgsStateInfo {
     const INFO: tlw::Info = tlw::Info {
         id: 0x04deb57d,
@@ -624,8 +606,7 @@ pub struct MsgsStateReq {
     pub msg_ids: Vec<i64>,
 }
 tlw::impl_std_traits!(MsgsStateReq + Default);
-/// The wire form of `msgs_state_req`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for MsgsStateReq {
     const INFO: tlw::Info = tlw::Info {
         id: 0xda69fb52,
@@ -654,8 +635,7 @@ pub struct NewSessionCreated {
     pub server_salt: i64,
 }
 tlw::impl_std_traits!(NewSessionCreated + Default);
-/// The wire form of `new_session_created`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for NewSessionCreated {
     const INFO: tlw::Info = tlw::Info {
         id: 0x9ec20908,
@@ -699,8 +679,7 @@ pub struct PQInnerDataDc {
     pub dc: i32,
 }
 tlw::impl_std_traits!(PQInnerDataDc + Default);
-/// The wire form of `p_q_inner_data_dc`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for PQInnerDataDc {
     const INFO: tlw::Info = tlw::Info {
         id: 0xa9f55f95,
@@ -758,8 +737,7 @@ pub struct PQInnerDataTempDc {
     pub expires_in: i32,
 }
 tlw::impl_std_traits!(PQInnerDataTempDc + Default);
-/// The wire form of `p_q_inner_data_temp_dc`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for PQInnerDataTempDc {
     const INFO: tlw::Info = tlw::Info {
         id: 0x56fddf88,
@@ -815,8 +793,7 @@ pub struct Pong {
     pub ping_id: i64,
 }
 tlw::impl_std_traits!(Pong + Default);
-/// The wire form of `pong`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for Pong {
     const INFO: tlw::Info = tlw::Info {
         id: 0x347773c5,
@@ -848,8 +825,7 @@ pub struct ResPq {
     pub server_public_key_fingerprints: Vec<i64>,
 }
 tlw::impl_std_traits!(ResPq + Default);
-/// The wire form of `resPQ`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for ResPq {
     const INFO: tlw::Info = tlw::Info {
         id: 0x05162463,
@@ -890,8 +866,7 @@ pub struct RpcAnswerDropped {
     pub bytes: i32,
 }
 tlw::impl_std_traits!(RpcAnswerDropped + Default);
-/// The wire form of `rpc_answer_dropped`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for RpcAnswerDropped {
     const INFO: tlw::Info = tlw::Info {
         id: 0xa43ad8b7,
@@ -913,8 +888,7 @@ impl tlw::Fields for RpcAnswerDropped {
 /// ```
 pub struct RpcAnswerDroppedRunning;
 tlw::impl_std_traits!(RpcAnswerDroppedRunning + Default);
-/// The wire form of `rpc_answer_dropped_running`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for RpcAnswerDroppedRunning {
     const INFO: tlw::Info = tlw::Info {
         id: 0xcd78e586,
@@ -936,8 +910,7 @@ impl tlw::Fields for RpcAnswerDroppedRunning {
 /// ```
 pub struct RpcAnswerUnknown;
 tlw::impl_std_traits!(RpcAnswerUnknown + Default);
-/// The wire form of `rpc_answer_unknown`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for RpcAnswerUnknown {
     const INFO: tlw::Info = tlw::Info {
         id: 0x5e2ad36e,
@@ -964,8 +937,7 @@ pub struct RpcError {
     pub error_message: String,
 }
 tlw::impl_std_traits!(RpcError + Default);
-/// The wire form of `rpc_error`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for RpcError {
     const INFO: tlw::Info = tlw::Info {
         id: 0x2144ca19,
@@ -992,8 +964,7 @@ pub struct RpcResult {
     pub result: tlw::Object,
 }
 tlw::impl_std_traits!(RpcResult + Default);
-/// The wire form of `rpc_result`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for RpcResult {
     const INFO: tlw::Info = tlw::Info {
         id: 0xf35c6d01,
@@ -1029,8 +1000,7 @@ pub struct ServerDhInnerData {
     pub server_time: i32,
 }
 tlw::impl_std_traits!(ServerDhInnerData + Default);
-/// The wire form of `server_DH_inner_data`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for ServerDhInnerData {
     const INFO: tlw::Info = tlw::Info {
         id: 0xb5890dba,
@@ -1076,8 +1046,7 @@ pub struct ServerDhParamsFail {
     pub new_nonce_hash: [u8; 16],
 }
 tlw::impl_std_traits!(ServerDhParamsFail + Default);
-/// The wire form of `server_DH_params_fail`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for ServerDhParamsFail {
     const INFO: tlw::Info = tlw::Info {
         id: 0x79cb045d,
@@ -1113,8 +1082,7 @@ pub struct ServerDhParamsOk {
     pub encrypted_answer: Vec<u8>,
 }
 tlw::impl_std_traits!(ServerDhParamsOk + Default);
-/// The wire form of `server_DH_params_ok`: its id and its fields' codecs, from which
-/// `Serializable`, `Deserializable` and `Identifiable` follow.
+/// Wire form: id, name, field codecs.
 impl tlw::Fields for ServerDhParamsOk {
     const INFO: tlw::Info = tlw::Info {
         id: 0xd0e8075c,
