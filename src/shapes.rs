@@ -194,7 +194,13 @@ fn is_small(d: &Definition) -> bool {
             matches!(
                 &f.kind,
                 FieldKind::Required {
-                    ty: Ty::Int | Ty::Long | Ty::Double | Ty::Nat | Ty::Bool | Ty::Int128 | Ty::Int256
+                    ty: Ty::Int
+                        | Ty::Long
+                        | Ty::Double
+                        | Ty::Nat
+                        | Ty::Bool
+                        | Ty::Int128
+                        | Ty::Int256
                 }
             )
         })
