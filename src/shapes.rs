@@ -48,19 +48,16 @@ impl<'a> Shapes<'a> {
 
     /// Whether the enum variant of constructor `c` holds it in a `Box`: unless the constructor
     /// is small, that is without fields (a unit variant) or with at most two required fields
-    /// that are all fixed-size numbers (`int`, `long`, `double`, `Bool`, `int128`, `int256`) and
-    /// no flags word (`peerUser user_id:long`, `messageEntityBold offset:int length:int`).
+    /// that are all numbers of at most eight bytes (`int`, `long`, `double`, `Bool`, `#`) and no
+    /// flags word (`peerUser user_id:long`, `messageEntityBold offset:int length:int`).
     ///
     /// The rule reads no size estimate: a variant changes between boxed and inline only when its
     /// own constructor crosses that line (gains its first field or loses its last, gains a third
-    /// field, a flags word or a field that is not a number). Over the layer history 122 to 227
-    /// that happened to 21 variants, each one a constructor that changed on the wire too; the
-    /// earlier rule by estimated size (wider than 24 bytes) flipped 63, many of them for a field
-    /// added elsewhere in the struct. Measured against it: boxing every variant with fields
-    /// flipped 7 but made decoding `messages.Messages` 2.0 times as fast as grammers instead of
-    /// 2.5 (an allocation for every peer and entity), and boxing only cycles (prost's rule) 5,
-    /// at 1.5 times (enums as wide as their widest constructor, hundreds of bytes, copied at
-    /// every move). Small inline constructors hold no other type, so they are never on a cycle.
+    /// field, a flags word or a field that is not a number), never for a change elsewhere. Small
+    /// constructors stay inline because a decode would otherwise allocate for every peer and
+    /// entity; everything else is boxed, so that no enum is wider than three words. Small constructors
+    /// hold no other type, so they are never on a cycle. BENCHMARKS.md compares this rule with
+    /// boxing by size, boxing every variant with fields and boxing cycles only.
     pub fn variant_boxed(&self, c: &Name) -> bool {
         (self.schema.constructor(c)).is_some_and(|d| !d.fields.is_empty() && !is_small(d))
     }
@@ -187,20 +184,14 @@ impl<'a> Shapes<'a> {
 }
 
 /// Whether constructor `d` is small enough to be held inline by its enum: at most two required
-/// fields, all fixed-size numbers, and no flags word.
+/// fields, all numbers of at most eight bytes, and no flags word.
 fn is_small(d: &Definition) -> bool {
     d.fields.len() <= 2
         && d.fields.iter().all(|f| {
             matches!(
                 &f.kind,
                 FieldKind::Required {
-                    ty: Ty::Int
-                        | Ty::Long
-                        | Ty::Double
-                        | Ty::Nat
-                        | Ty::Bool
-                        | Ty::Int128
-                        | Ty::Int256
+                    ty: Ty::Int | Ty::Long | Ty::Double | Ty::Nat | Ty::Bool
                 }
             )
         })
