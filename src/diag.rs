@@ -94,19 +94,29 @@ impl<'a> SourceMap<'a> {
 /// The candidate nearest to `word` by edit distance (letter case counts half), when it is near
 /// enough to be a likely typo: at most a third of the word's characters differ. Ties go to the
 /// first candidate in order.
+/// Names longer than [`MAX_SUGGESTED_LEN`] characters get none.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = 2 * word.chars().count().div_ceil(3).max(1);
+    let len = word.chars().count();
+    if len > MAX_SUGGESTED_LEN {
+        return None;
+    }
+    let limit = 2 * len.div_ceil(3).max(1);
     candidates
         .into_iter()
         .filter(|c| *c != word)
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, _)| *d <= limit)
+        // Each character of length difference is an edit at least.
+        .filter(|c| 2 * c.chars().count().abs_diff(len) <= limit)
+        .filter_map(|c| edit_distance(word, c, limit).map(|d| (d, c)))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance in half steps: 2 per edit, 1 for a change of letter case only.
-fn edit_distance(a: &str, b: &str) -> usize {
+/// The longest name [`nearest`] looks for: its cost grows with the square of the length.
+const MAX_SUGGESTED_LEN: usize = 64;
+
+/// Levenshtein distance in half steps (2 per edit, 1 for a change of letter case only), or
+/// `None` as soon as it must exceed `limit`.
+fn edit_distance(a: &str, b: &str, limit: usize) -> Option<usize> {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).map(|j| 2 * j).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -124,8 +134,12 @@ fn edit_distance(a: &str, b: &str) -> usize {
             diagonal = row[j + 1];
             row[j + 1] = next;
         }
+        // A row's minimum never falls in the rows below it.
+        if row.iter().min().is_some_and(|&m| m > limit) {
+            return None;
+        }
     }
-    row[b.len()]
+    Some(row[b.len()]).filter(|&d| d <= limit)
 }
 
 impl fmt::Display for Diagnostic {

@@ -1,5 +1,6 @@
 //! IR stage: a resolved, validated schema. Values of these types exist only after every name, type, flag, generic and id was checked.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{Diagnostic, Severity, SourceMap};
@@ -365,6 +366,7 @@ pub fn build(
 
     let mut constructors = Vec::new();
     let mut functions = Vec::new();
+    let suggestions = Cell::new(MAX_SUGGESTIONS);
     for d in &defs {
         let computed = ids::computed_id(d);
         let id = d.id.unwrap_or(computed);
@@ -402,6 +404,7 @@ pub fn build(
             generics: d.generics.iter().map(|g| g.name.as_str()).collect(),
             type_ctors: &type_ctors,
             ctor_names: &ctor_names,
+            suggestions: &suggestions,
         };
         for g in &d.generics {
             if g.ty.name != "Type" {
@@ -611,11 +614,25 @@ struct Resolver<'a> {
     generics: BTreeSet<&'a str>,
     type_ctors: &'a BTreeMap<Name, Vec<Name>>,
     ctor_names: &'a BTreeMap<String, Span>,
+    /// How many more unknown names get a "did you mean" (shared by the whole schema).
+    suggestions: &'a Cell<usize>,
 }
+
+/// How many unknown names of one schema get a "did you mean": each suggestion compares the
+/// name with every known one, so a schema of thousands of unknown names would otherwise take
+/// time quadratic in its size.
+const MAX_SUGGESTIONS: usize = 32;
 
 type Failure = (Span, String);
 
 impl Resolver<'_> {
+    /// Whether one more unknown name may get a suggestion (and counts it).
+    fn take_suggestion(&self) -> bool {
+        let left = self.suggestions.get();
+        self.suggestions.set(left.saturating_sub(1));
+        left > 0
+    }
+
     fn ty(&self, t: &AstType) -> Result<Ty, Failure> {
         let bad_params = || Err((t.span, format!("type `{}` takes no parameters", t.name)));
         if t.bang && !self.generics.contains(t.name.as_str()) {
@@ -678,7 +695,10 @@ impl Resolver<'_> {
             if self.ctor_names.contains_key(&t.name) {
                 return Ok(Ty::Bare { constructor: name });
             }
-            let near = crate::diag::nearest(&t.name, self.ctor_names.keys().map(String::as_str));
+            let near = self
+                .take_suggestion()
+                .then(|| crate::diag::nearest(&t.name, self.ctor_names.keys().map(String::as_str)))
+                .flatten();
             return Err((
                 t.span,
                 format!(
@@ -704,14 +724,18 @@ impl Resolver<'_> {
             },
             Some(_) => Ok(Ty::Boxed { name }),
             None => {
-                let types: Vec<String> = self.type_ctors.keys().map(ToString::to_string).collect();
-                let known = types.iter().map(String::as_str).chain(PRIMITIVE_TYPES);
+                let near = self.take_suggestion().then(|| {
+                    let types: Vec<String> =
+                        self.type_ctors.keys().map(ToString::to_string).collect();
+                    let known = types.iter().map(String::as_str).chain(PRIMITIVE_TYPES);
+                    crate::diag::nearest(&t.name, known).map(str::to_string)
+                });
                 Err((
                     t.span,
                     format!(
                         "unknown type `{}`: no constructor builds it{}",
                         t.name,
-                        did_you_mean(crate::diag::nearest(&t.name, known))
+                        did_you_mean(near.flatten().as_deref())
                     ),
                 ))
             }
@@ -860,6 +884,23 @@ mod tests {
             }
         );
         assert_eq!(s.functions[0].generics, vec!["X"]);
+    }
+
+    #[test]
+    fn only_the_first_unknown_names_get_a_suggestion() {
+        // Every name is one letter off a known one; each suggestion compares a name with every
+        // known name, so a schema of many unknown names gets a bounded number of them.
+        let text: String = (0..200)
+            .map(|i| format!("c{i} x:TypeNameNumbe{i} = TypeNameNumber{i};\n"))
+            .collect();
+        let (schema, diags) = crate::check("f.tl", &text);
+        assert!(schema.is_none());
+        assert_eq!(diags.len(), 200);
+        let suggested = diags
+            .iter()
+            .filter(|d| d.message.contains("did you mean"))
+            .count();
+        assert_eq!(suggested, MAX_SUGGESTIONS);
     }
 
     #[test]
