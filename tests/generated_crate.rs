@@ -228,14 +228,7 @@ fn write_if_changed(path: &Path, contents: &str) {
 /// Generates `schema` into `dir/src` as a crate root under `#![forbid(unsafe_code)]` and
 /// `#![deny(warnings)]`, as a user's crate may be; no generated file says `unsafe` at all.
 fn generate_crate(dir: &Path, name: &str, schema: &Path, layer: Option<i32>) {
-    let runtime = common::root().join("runtime");
-    write_if_changed(
-        &dir.join("Cargo.toml"),
-        &format!(
-            "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\ntlgen-runtime = {{ path = {:?} }}\n",
-            runtime.to_string_lossy()
-        ),
-    );
+    write_manifest(dir, name);
     let config = tlgen::Config {
         schema: schema.to_path_buf(),
         out: dir.join("src"),
@@ -259,10 +252,9 @@ fn generate_crate(dir: &Path, name: &str, schema: &Path, layer: Option<i32>) {
     }
     let lib = dir.join("src/lib.rs");
     let text = std::fs::read_to_string(&lib).unwrap();
-    let lints = "#![forbid(unsafe_code)]\n#![deny(warnings)]\n";
-    if !text.contains(lints) {
+    if !text.contains(LINTS) {
         let (header, rest) = text.split_once('\n').unwrap();
-        std::fs::write(&lib, format!("{header}\n{lints}{rest}")).unwrap();
+        std::fs::write(&lib, format!("{header}\n{LINTS}{rest}")).unwrap();
     }
 }
 
@@ -279,22 +271,9 @@ fn write_workspace(ws: &Path, members: &[&str]) {
 /// under the same lints as [`generate_crate`]: each fixture's code compiles, the types of the
 /// cycle fixture have a finite size.
 fn generate_fixtures_crate(dir: &Path) {
-    let runtime = common::root().join("runtime");
-    write_if_changed(
-        &dir.join("Cargo.toml"),
-        &format!(
-            "[package]\nname = \"gen-fixtures\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\ntlgen-runtime = {{ path = {:?} }}\n",
-            runtime.to_string_lossy()
-        ),
-    );
-    let mut fixtures: Vec<_> = std::fs::read_dir(common::root().join("tests/fixtures"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "tl"))
-        .collect();
-    fixtures.sort();
-    let mut lib = String::from("#![forbid(unsafe_code)]\n#![deny(warnings)]\n");
+    write_manifest(dir, "gen-fixtures");
+    let fixtures = common::fixtures("tests/fixtures");
+    let mut lib = String::from(LINTS);
     for path in &fixtures {
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         let config = tlgen::Config {
@@ -310,6 +289,21 @@ fn generate_fixtures_crate(dir: &Path) {
     }
     assert!(fixtures.len() >= 10, "fixtures are missing");
     write_if_changed(&dir.join("src/lib.rs"), &lib);
+}
+
+/// The lints a user's crate may hold generated code under.
+const LINTS: &str = "#![forbid(unsafe_code)]\n#![deny(warnings)]\n";
+
+/// A crate `name` in `dir` that depends on this checkout's runtime.
+fn write_manifest(dir: &Path, name: &str) {
+    let runtime = common::root().join("runtime");
+    write_if_changed(
+        &dir.join("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\ntlgen-runtime = {{ path = {:?} }}\n",
+            runtime.to_string_lossy()
+        ),
+    );
 }
 
 fn cargo(dir: &Path, args: &[&str]) -> std::process::Output {

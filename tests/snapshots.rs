@@ -2,19 +2,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn fixtures(dir: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(common::root().join(dir))
-        .expect("fixtures dir")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "tl"))
-        .collect();
-    files.sort();
-    files
-}
 
 fn relative(path: &Path) -> String {
     path.strip_prefix(common::root())
@@ -50,7 +39,7 @@ fn generated_text(path: &Path) -> String {
 
 #[test]
 fn each_fixture_generates_the_reviewed_code() {
-    let files = fixtures("tests/fixtures");
+    let files = common::fixtures("tests/fixtures");
     assert!(files.len() >= 10, "fixtures are missing");
     for path in files {
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
@@ -60,7 +49,7 @@ fn each_fixture_generates_the_reviewed_code() {
 
 #[test]
 fn output_does_not_depend_on_definition_order() {
-    for path in fixtures("tests/fixtures") {
+    for path in common::fixtures("tests/fixtures") {
         let text = std::fs::read_to_string(&path).unwrap();
         // Reverse the paragraphs of each section, and the lines of paragraphs without comments
         // (blank lines and comments keep their meaning: a comment documents the line below it).
@@ -92,7 +81,7 @@ fn output_does_not_depend_on_definition_order() {
 #[test]
 fn each_bad_fixture_reports_every_error_and_touches_nothing() {
     let bin = env!("CARGO_BIN_EXE_tlgen");
-    for path in fixtures("tests/fixtures/bad") {
+    for path in common::fixtures("tests/fixtures/bad") {
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         let out_dir = tempfile::tempdir().unwrap();
         let sentinel = out_dir.path().join("keep.rs");

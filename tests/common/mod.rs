@@ -52,3 +52,15 @@ pub fn shared_schemas() -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// The `.tl` files directly in `dir` (relative to the workspace root), sorted.
+pub fn fixtures(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .expect("fixtures dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tl"))
+        .collect();
+    files.sort();
+    files
+}
