@@ -28,10 +28,15 @@ fn prime(seed: &[u8]) -> BigUint {
     n.set_bit(1023, true);
     n.set_bit(1022, true);
     n.set_bit(0, true);
-    while !probably_prime(&n) {
+    // Primes near 2^1024 are about 355 odd numbers apart on average; 100,000 steps without one
+    // would be a broken test rather than bad luck.
+    for _ in 0..100_000 {
+        if probably_prime(&n) {
+            return n;
+        }
         n += 2u32;
     }
-    n
+    panic!("no prime within 100,000 odd numbers of the seed")
 }
 
 fn probably_prime(n: &BigUint) -> bool {
@@ -67,7 +72,8 @@ fn exchange() -> (AuthKey, AuthKey) {
         .expect("the known prime and generator 3");
     // req_pq_multi → resPQ → req_DH_params → server_DH_params_ok → set_client_DH_params → dh_gen_ok
     let mut to_server = client.start();
-    loop {
+    // Three round trips; a fourth would be a broken exchange.
+    for _ in 0..3 {
         let answer = server.handle(&to_server).expect("the server accepts");
         match client.handle(&answer).expect("the client accepts") {
             ClientStep::Send(body) => to_server = body,
@@ -77,6 +83,7 @@ fn exchange() -> (AuthKey, AuthKey) {
             }
         }
     }
+    panic!("the exchange did not finish in three round trips")
 }
 
 fn main() {
