@@ -94,7 +94,7 @@ impl<'a> SourceMap<'a> {
 /// The candidate nearest to `word` by edit distance (letter case counts half), when it is near
 /// enough to be a likely typo: at most a third of the word's characters differ. Ties go to the
 /// first candidate in order.
-/// Names longer than [`MAX_SUGGESTED_LEN`] characters get none.
+/// Names longer than 64 characters (`MAX_SUGGESTED_LEN`) get none.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let len = word.chars().count();
     if len > MAX_SUGGESTED_LEN {
