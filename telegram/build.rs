@@ -64,13 +64,26 @@ fn main() {
             )),
         });
     }
-    match tlgen::generate(&config) {
-        Ok(report) => {
-            for warning in &report.warnings {
-                println!("cargo::warning={}", warning.message);
-            }
-        }
+    let report = match tlgen::generate(&config) {
+        Ok(report) => report,
         Err(e) => fail(&format!("{}: {e}", schema.display())),
+    };
+    for warning in &report.warnings {
+        println!("cargo::warning={}", warning.message);
+    }
+    // Finds users and chats in any result or update, for the peer cache.
+    let Some(checked) = tlgen::check(&schema.display().to_string(), &text).0 else {
+        fail(&format!("{} did not check a second time", schema.display()))
+    };
+    let opts = tlgen::render::RenderOptions {
+        schema_file: "api.tl".to_string(),
+        layer: config.layer,
+        module_path: "crate::api".to_string(),
+        runtime_path: tlgen::render::DEFAULT_RUNTIME_PATH.to_string(),
+    };
+    match tlgen::render::visitor(&checked, &["User", "Chat"], &opts) {
+        Ok(source) => write(&out.join("visit.rs"), &source),
+        Err(e) => fail(&format!("the visitor of {}: {e}", schema.display())),
     }
     let root = out.join("api").join("mod.rs");
     write(
@@ -78,8 +91,10 @@ fn main() {
         &format!(
             "/// Telegram's API, generated from the schema at build time.\n\
              // Constructors without a doc comment in the schema have no doc line.\n\
-             #[allow(missing_docs)]\n#[path = {:?}]\npub mod api;\n",
-            root.display().to_string()
+             #[allow(missing_docs)]\n#[path = {:?}]\npub mod api;\n\
+             #[path = {:?}]\npub mod visit;\n",
+            root.display().to_string(),
+            out.join("visit.rs").display().to_string()
         ),
     );
 }

@@ -13,6 +13,19 @@ pub(super) fn id_hex(id: u32) -> String {
     format!("{id:#010x}")
 }
 
+/// Field identifiers of a definition, unique within its struct.
+pub(super) fn field_idents(d: &Definition) -> Vec<String> {
+    let mut idents: Vec<String> = Vec::new();
+    for f in &d.fields {
+        let mut ident = rust::snake(&f.name);
+        while idents.contains(&ident) {
+            ident.push('_');
+        }
+        idents.push(ident);
+    }
+    idents
+}
+
 pub(super) struct Builder<'a> {
     pub(super) schema: &'a Schema,
     pub(super) naming: Naming,
@@ -37,15 +50,7 @@ impl Builder<'_> {
             .get(&d.name)
             .cloned()
             .ok_or_else(|| unsupported("it is not a definition of this schema".to_string()))?;
-        // Field identifiers, unique within the struct.
-        let mut idents: Vec<String> = Vec::new();
-        for f in &d.fields {
-            let mut ident = rust::snake(&f.name);
-            while idents.contains(&ident) {
-                ident.push('_');
-            }
-            idents.push(ident);
-        }
+        let idents = field_idents(d);
         // `?true` bits that an optional value on the same bit already carries.
         let valued_bits: BTreeSet<(&str, u32)> = d
             .fields

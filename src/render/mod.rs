@@ -18,6 +18,7 @@ mod output;
 mod parallel;
 mod text;
 pub mod view;
+mod visit;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ use crate::ir::Schema;
 
 pub use files::views;
 pub use view::{EnumView, FieldView, FileView, RootView, StructView, VariantView};
+pub use visit::visitor;
 
 /// What the generated files say about where they came from.
 #[derive(Debug, Clone)]
