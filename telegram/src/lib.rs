@@ -7,3 +7,5 @@
 include!(concat!(env!("OUT_DIR"), "/api.rs"));
 
 pub use api::{enums, functions, types, LAYER};
+
+pub mod peers;
