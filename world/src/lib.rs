@@ -7,6 +7,16 @@
 
 use std::net::SocketAddr;
 
+mod builtin;
+mod spec;
+mod world;
+
+pub use spec::{
+    ChannelSpec, ChatSpec, PrivacySpec, UserSpec, WorldError, WorldErrorKind, WorldSpec,
+    MAX_FILE_LEN,
+};
+pub use world::World;
+
 /// One data centre served by the loopback server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DcAddr {
