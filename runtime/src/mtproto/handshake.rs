@@ -5,15 +5,22 @@
 //! published example. [`Client::start`] gives the `req_pq_multi` body; each server answer goes to
 //! [`Client::handle`], which returns the next body to send or the finished [`AuthKey`]. Bodies
 //! travel in plain messages ([`plain_message`], [`parse_plain_message`]).
+//!
+//! The [`Server`] also accepts the older forms that Telegram's own apps and several libraries
+//! still send: `req_pq` instead of `req_pq_multi`, `p_q_inner_data` (and `p_q_inner_data_temp`)
+//! without a DC, and `p_q_inner_data` encrypted with the older RSA layout (SHA1(data) + data +
+//! random padding to 255 bytes, raw RSA) instead of RSA_PAD; [`Server::inner_data`] says which
+//! form a client used. A [`Client`] speaks the current forms unless given a [`ClientForm`].
 
 use std::fmt;
 
 use crate::crypto::{
     aes_ige_decrypt, aes_ige_encrypt, ct_eq, factorize_pq, is_prime_u64, rsa_pad, rsa_pad_decrypt,
     sha1, tmp_aes_key_iv, AesKeyIv, CryptoError, DhParams, RsaPrivateKey, RsaPublicKey, DH_LEN,
+    RSA_LEN,
 };
 use crate::mtproto::schema::{enums, functions, types};
-use crate::{DecodeError, Deserializable, Reader, Serializable};
+use crate::{DecodeError, Deserializable, Identifiable, Reader, Serializable};
 
 /// How many `b` (or `a`) values are drawn before giving up when `g_b` falls outside the safe
 /// range (each draw fails with a probability near 2^-1983).
@@ -405,11 +412,73 @@ struct DhGenWait {
     retries: u32,
 }
 
+/// How a [`Client`] words its requests. [`ClientForm::CURRENT`] (the default) is what
+/// core.telegram.org/mtproto/auth_key describes today; [`ClientForm::LEGACY`] is the older form
+/// that Telegram's own apps and libraries such as Telethon and Pyrogram still send. The
+/// [`Server`] accepts every combination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientForm {
+    /// Opens with `req_pq_multi` (true) or the older `req_pq` (false).
+    pub req_pq_multi: bool,
+    /// Sends `p_q_inner_data_dc` / `p_q_inner_data_temp_dc` (true) or the older
+    /// `p_q_inner_data` / `p_q_inner_data_temp` without a DC (false).
+    pub inner_with_dc: bool,
+    /// Encrypts the inner data with RSA_PAD (true) or with the older layout (false):
+    /// `SHA1(data) + data + random padding` to 255 bytes, raised to `e` with no other padding.
+    pub rsa_pad: bool,
+}
+
+impl ClientForm {
+    /// `req_pq_multi`, `p_q_inner_data_dc`, RSA_PAD.
+    pub const CURRENT: Self = Self {
+        req_pq_multi: true,
+        inner_with_dc: true,
+        rsa_pad: true,
+    };
+    /// `req_pq`, `p_q_inner_data` without a DC, the SHA1 layout with raw RSA.
+    pub const LEGACY: Self = Self {
+        req_pq_multi: false,
+        inner_with_dc: false,
+        rsa_pad: false,
+    };
+}
+
+impl Default for ClientForm {
+    fn default() -> Self {
+        Self::CURRENT
+    }
+}
+
+/// Most bytes of inner data the older RSA layout can carry: 255 bytes less the 20-byte SHA-1.
+const LEGACY_RSA_MAX_DATA: usize = RSA_LEN - 1 - 20;
+
+/// The older RSA layout: `SHA1(data) + data + random padding` to 255 bytes, as a big-endian
+/// number below 2^2040 (so below any 2048-bit modulus), raised to `e`.
+fn legacy_rsa_encrypt(
+    data: &[u8],
+    key: &RsaPublicKey,
+    random: &mut dyn FnMut(&mut [u8]),
+) -> Result<[u8; RSA_LEN], HandshakeError> {
+    if data.len() > LEGACY_RSA_MAX_DATA {
+        return Err(HandshakeError::Rsa(CryptoError::TooLong {
+            what: "p_q_inner_data",
+            max: LEGACY_RSA_MAX_DATA,
+            len: data.len(),
+        }));
+    }
+    let mut block = [0u8; RSA_LEN];
+    block[1..21].copy_from_slice(&sha1(&[data]));
+    block[21..21 + data.len()].copy_from_slice(data);
+    random(&mut block[21 + data.len()..]);
+    key.encrypt_raw(&block).map_err(HandshakeError::Rsa)
+}
+
 /// The client side of the handshake.
 pub struct Client<R, C> {
     keys: Vec<RsaPublicKey>,
     dc: i32,
     expires_in: Option<i32>,
+    form: ClientForm,
     random: R,
     clock: C,
     state: ClientState,
@@ -423,10 +492,17 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Client<R, C> {
             keys,
             dc,
             expires_in: None,
+            form: ClientForm::CURRENT,
             random,
             clock,
             state: ClientState::Start,
         }
+    }
+
+    /// Words the requests as `form` says (the current form unless told otherwise).
+    pub fn with_form(mut self, form: ClientForm) -> Self {
+        self.form = form;
+        self
     }
 
     /// Asks for a temporary key valid for `expires_in` seconds (`p_q_inner_data_temp_dc`).
@@ -435,12 +511,17 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Client<R, C> {
         self
     }
 
-    /// The `req_pq_multi` body that opens the handshake (a new nonce on each call).
+    /// The `req_pq_multi` body that opens the handshake (a new nonce on each call); `req_pq`
+    /// with [`ClientForm::req_pq_multi`] off.
     pub fn start(&mut self) -> Vec<u8> {
         let mut nonce = [0; 16];
         (self.random)(&mut nonce);
         self.state = ClientState::AwaitResPq { nonce };
-        functions::ReqPqMulti { nonce }.to_bytes()
+        if self.form.req_pq_multi {
+            functions::ReqPqMulti { nonce }.to_bytes()
+        } else {
+            functions::ReqPq { nonce }.to_bytes()
+        }
     }
 
     /// Handles one answer body from the server. Any error ends the handshake: start a new one.
@@ -487,8 +568,27 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Client<R, C> {
         let mut new_nonce = [0; 32];
         (self.random)(&mut new_nonce);
         let (pq_bytes, p_bytes, q_bytes) = (res.pq.clone(), be_minimal(p), be_minimal(q));
-        let inner = match self.expires_in {
-            None => types::PQInnerDataDc {
+        let inner = match (self.expires_in, self.form.inner_with_dc) {
+            (None, false) => types::PQInnerData {
+                pq: pq_bytes,
+                p: p_bytes.clone(),
+                q: q_bytes.clone(),
+                nonce,
+                server_nonce: res.server_nonce,
+                new_nonce,
+            }
+            .to_bytes(),
+            (Some(expires_in), false) => types::PQInnerDataTemp {
+                pq: pq_bytes,
+                p: p_bytes.clone(),
+                q: q_bytes.clone(),
+                nonce,
+                server_nonce: res.server_nonce,
+                new_nonce,
+                expires_in,
+            }
+            .to_bytes(),
+            (None, true) => types::PQInnerDataDc {
                 pq: pq_bytes,
                 p: p_bytes.clone(),
                 q: q_bytes.clone(),
@@ -498,7 +598,7 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Client<R, C> {
                 dc: self.dc,
             }
             .to_bytes(),
-            Some(expires_in) => types::PQInnerDataTempDc {
+            (Some(expires_in), true) => types::PQInnerDataTempDc {
                 pq: pq_bytes,
                 p: p_bytes.clone(),
                 q: q_bytes.clone(),
@@ -510,7 +610,11 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Client<R, C> {
             }
             .to_bytes(),
         };
-        let encrypted = rsa_pad(&inner, key, &mut self.random).map_err(HandshakeError::Rsa)?;
+        let encrypted = if self.form.rsa_pad {
+            rsa_pad(&inner, key, &mut self.random).map_err(HandshakeError::Rsa)?
+        } else {
+            legacy_rsa_encrypt(&inner, key, &mut self.random)?
+        };
         let request = functions::ReqDhParams {
             nonce,
             server_nonce: res.server_nonce,
@@ -708,6 +812,18 @@ struct ClientDhWait {
     tmp: AesKeyIv,
 }
 
+/// What a client asked for and how it worded it, as the [`Server`] read it from `req_pq*` and
+/// the decrypted `p_q_inner_data*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InnerDataInfo {
+    /// The DC in `p_q_inner_data_dc` / `_temp_dc`; `None` for the forms without one.
+    pub dc: Option<i32>,
+    /// `expires_in` of a temporary key (`p_q_inner_data_temp*`); `None` for a permanent key.
+    pub expires_in: Option<i32>,
+    /// The form: which `req_pq`, which inner constructor, which RSA layout.
+    pub form: ClientForm,
+}
+
 /// The server side of one handshake (one connection), for tests and in-memory servers.
 pub struct Server<R, C> {
     key: RsaPrivateKey,
@@ -717,6 +833,8 @@ pub struct Server<R, C> {
     clock: C,
     state: ServerState,
     auth_key: Option<AuthKey>,
+    req_pq_multi: bool,
+    inner: Option<InnerDataInfo>,
 }
 
 impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Server<R, C> {
@@ -741,6 +859,8 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Server<R, C> {
             clock,
             state: ServerState::AwaitReqPq,
             auth_key: None,
+            req_pq_multi: true,
+            inner: None,
         })
     }
 
@@ -768,6 +888,12 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Server<R, C> {
     /// The key, once `dh_gen_ok` was sent.
     pub fn auth_key(&self) -> Option<&AuthKey> {
         self.auth_key.as_ref()
+    }
+
+    /// What the client asked for (DC, temporary or permanent key) and which form it used, once
+    /// its `req_DH_params` was accepted.
+    pub fn inner_data(&self) -> Option<InnerDataInfo> {
+        self.inner
     }
 
     /// Handles one request body from the client and returns the answer body.
@@ -801,7 +927,13 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Server<R, C> {
     }
 
     fn on_req_pq(&mut self, body: &[u8]) -> Result<Vec<u8>, HandshakeError> {
-        let req = decode::<functions::ReqPqMulti>("req_pq_multi", body)?;
+        // req_pq (older) and req_pq_multi have the same field and the same answer.
+        let nonce = if body.get(..4) == Some(&functions::ReqPq::CONSTRUCTOR_ID.to_le_bytes()) {
+            self.req_pq_multi = false;
+            decode::<functions::ReqPq>("req_pq", body)?.nonce
+        } else {
+            decode::<functions::ReqPqMulti>("req_pq_multi", body)?.nonce
+        };
         let mut server_nonce = [0; 16];
         (self.random)(&mut server_nonce);
         let (p, q) = match self.primes {
@@ -818,13 +950,13 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Server<R, C> {
         // with_primes and draw_prime keep the product below 2^63.
         let pq = p.wrapping_mul(q);
         let answer = types::ResPq {
-            nonce: req.nonce,
+            nonce,
             server_nonce,
             pq: be_minimal(pq),
             server_public_key_fingerprints: vec![self.key.public_key().fingerprint() as i64],
         };
         self.state = ServerState::AwaitReqDh {
-            nonce: req.nonce,
+            nonce,
             server_nonce,
             pq,
             p,
@@ -854,19 +986,24 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Server<R, C> {
                 reason: "p or q differs from the factors of pq",
             });
         }
-        let data = rsa_pad_decrypt(&req.encrypted_data, &self.key).map_err(HandshakeError::Rsa)?;
-        let mut reader = Reader::new(&data);
-        let inner = enums::PQInnerData::deserialize(&mut reader).map_err(|error| {
-            HandshakeError::Decode {
-                what: "p_q_inner_data",
-                error,
-            }
-        })?;
+        let (inner, rsa_pad) = self.decrypt_inner_data(&req.encrypted_data)?;
         let (i_pq, i_p, i_q, i_nonce, i_server_nonce, new_nonce) = match &inner {
+            enums::PQInnerData::PQInnerData(d) => {
+                (&d.pq, &d.p, &d.q, d.nonce, d.server_nonce, d.new_nonce)
+            }
+            enums::PQInnerData::Temp(d) => {
+                (&d.pq, &d.p, &d.q, d.nonce, d.server_nonce, d.new_nonce)
+            }
             enums::PQInnerData::Dc(d) => (&d.pq, &d.p, &d.q, d.nonce, d.server_nonce, d.new_nonce),
             enums::PQInnerData::TempDc(d) => {
                 (&d.pq, &d.p, &d.q, d.nonce, d.server_nonce, d.new_nonce)
             }
+        };
+        let (dc, expires_in) = match &inner {
+            enums::PQInnerData::PQInnerData(_) => (None, None),
+            enums::PQInnerData::Temp(d) => (None, Some(d.expires_in)),
+            enums::PQInnerData::Dc(d) => (Some(d.dc), None),
+            enums::PQInnerData::TempDc(d) => (Some(d.dc), Some(d.expires_in)),
         };
         check_nonces(
             &i_nonce,
@@ -880,6 +1017,15 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Server<R, C> {
                 reason: "pq, p or q in p_q_inner_data differs from the ones sent",
             });
         }
+        self.inner = Some(InnerDataInfo {
+            dc,
+            expires_in,
+            form: ClientForm {
+                req_pq_multi: self.req_pq_multi,
+                inner_with_dc: dc.is_some(),
+                rsa_pad,
+            },
+        });
         let (a, g_a) = draw_public(&self.dh, &mut self.random)?;
         let tmp = tmp_aes_key_iv(&new_nonce, &server_nonce);
         let server_time = i32::try_from((self.clock)()).unwrap_or(i32::MAX);
@@ -906,6 +1052,36 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Server<R, C> {
             encrypted_answer,
         }
         .to_bytes())
+    }
+
+    /// Decrypts `encrypted_data` of `req_DH_params` in either RSA layout and decodes the inner
+    /// data; the flag is true for RSA_PAD. The older layout is tried first: its block starts
+    /// with a zero byte and the SHA-1 of the object that follows, which RSA_PAD output matches
+    /// with a probability near 2^-168.
+    fn decrypt_inner_data(
+        &self,
+        encrypted: &[u8],
+    ) -> Result<(enums::PQInnerData, bool), HandshakeError> {
+        const WHAT: &str = "p_q_inner_data";
+        let block = self
+            .key
+            .decrypt_raw(encrypted)
+            .map_err(HandshakeError::Rsa)?;
+        if let [0, rest @ ..] = &block[..] {
+            let (hash, data) = rest.split_at(20); // rest holds 255 bytes
+            let mut reader = Reader::new(data);
+            if let Ok(inner) = enums::PQInnerData::deserialize(&mut reader) {
+                // The reader read `position()` bytes of `data`, so they are there.
+                if ct_eq(&sha1(&[&data[..reader.position()]]), hash) {
+                    return Ok((inner, false));
+                }
+            }
+        }
+        let data = rsa_pad_decrypt(encrypted, &self.key).map_err(HandshakeError::Rsa)?;
+        let mut reader = Reader::new(&data);
+        let inner = enums::PQInnerData::deserialize(&mut reader)
+            .map_err(|error| HandshakeError::Decode { what: WHAT, error })?;
+        Ok((inner, true))
     }
 
     fn on_client_dh(&mut self, wait: ClientDhWait, body: &[u8]) -> Result<Vec<u8>, HandshakeError> {
@@ -951,7 +1127,7 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Server<R, C> {
 impl<R, C> fmt::Debug for Server<R, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
-            ServerState::AwaitReqPq => "await req_pq_multi",
+            ServerState::AwaitReqPq => "await req_pq_multi or req_pq",
             ServerState::AwaitReqDh { .. } => "await req_DH_params",
             ServerState::AwaitClientDh(_) => "await set_client_DH_params",
             ServerState::Finished => "finished",
@@ -1000,5 +1176,229 @@ mod tests {
         assert!(!is_prime_u64(1) && is_prime_u64(2) && !is_prime_u64(3215031751));
         assert_eq!(be_minimal(1141464581), [0x44, 0x09, 0x5E, 0x05]);
         assert_eq!(be_u64(&[0x44, 0x09, 0x5E, 0x05]), Some(1141464581));
+    }
+
+    use crate::crypto::{sha256, KNOWN_DH_PRIME};
+    use num_bigint::BigUint;
+
+    /// Deterministic bytes (SHA-256 in counter mode) for replayable exchanges.
+    fn seeded(seed: &'static [u8]) -> impl FnMut(&mut [u8]) {
+        let mut counter = 0u64;
+        move |out: &mut [u8]| {
+            for chunk in out.chunks_mut(32) {
+                counter += 1;
+                let block = sha256(&[seed, &counter.to_le_bytes()]);
+                chunk.copy_from_slice(&block[..chunk.len()]);
+            }
+        }
+    }
+
+    /// A 1024-bit probable prime (Miller–Rabin, 12 bases) searched upwards from a seed.
+    fn seeded_prime(seed: &[u8]) -> BigUint {
+        let bytes: Vec<u8> = (0..4u8).flat_map(|i| sha256(&[seed, &[i]])).collect();
+        let mut n = BigUint::from_bytes_be(&bytes);
+        n.set_bit(1023, true);
+        n.set_bit(1022, true);
+        n.set_bit(0, true);
+        let one = BigUint::from(1u32);
+        // Prime gaps near 2^1024 average about 710; 100,000 steps is a broken search.
+        for _ in 0..100_000 {
+            let n1 = &n - &one;
+            let s = n1.trailing_zeros().unwrap_or(0);
+            let d = &n1 >> s;
+            let bases = [2u32, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37];
+            let prime = bases.iter().all(|&b| &n % b != BigUint::from(0u32))
+                && bases.iter().all(|&a| {
+                    let mut x = BigUint::from(a).modpow(&d, &n);
+                    if x == one || x == n1 {
+                        return true;
+                    }
+                    (1..s).any(|_| {
+                        x = &x * &x % &n;
+                        x == n1
+                    })
+                });
+            if prime {
+                return n;
+            }
+            n += 2u32;
+        }
+        panic!("no prime near the seed")
+    }
+
+    fn test_key() -> RsaPrivateKey {
+        static KEY: std::sync::OnceLock<RsaPrivateKey> = std::sync::OnceLock::new();
+        KEY.get_or_init(|| {
+            let (p, q) = (seeded_prime(b"forms p"), seeded_prime(b"forms q"));
+            RsaPrivateKey::from_primes(&p.to_bytes_be(), &q.to_bytes_be(), &[1, 0, 1]).unwrap()
+        })
+        .clone()
+    }
+
+    fn new_server(key: RsaPrivateKey) -> Server<impl FnMut(&mut [u8]), impl FnMut() -> i64> {
+        Server::new(key, &KNOWN_DH_PRIME, 3, seeded(b"server"), || 1_700_000_000).unwrap()
+    }
+
+    /// Runs a whole exchange with a client speaking `form`; returns what the server read.
+    fn exchange(form: ClientForm, expires_in: Option<i32>) -> InnerDataInfo {
+        let key = test_key();
+        let mut client = Client::new(vec![key.public_key().clone()], 2, seeded(b"client"), || {
+            1_700_000_000
+        })
+        .with_form(form);
+        if let Some(expires_in) = expires_in {
+            client = client.temporary(expires_in);
+        }
+        let mut server = new_server(key);
+        let mut to_server = client.start();
+        let expected_id = if form.req_pq_multi {
+            functions::ReqPqMulti::CONSTRUCTOR_ID
+        } else {
+            functions::ReqPq::CONSTRUCTOR_ID
+        };
+        assert_eq!(to_server[..4], expected_id.to_le_bytes());
+        for _ in 0..3 {
+            let answer = server.handle(&to_server).unwrap();
+            match client.handle(&answer).unwrap() {
+                ClientStep::Send(body) => to_server = body,
+                ClientStep::Done(key) => {
+                    assert_eq!(key.key, server.auth_key().unwrap().key);
+                    return server.inner_data().unwrap();
+                }
+            }
+        }
+        panic!("no key after three round trips")
+    }
+
+    #[test]
+    fn accepts_the_current_form() {
+        let info = exchange(ClientForm::CURRENT, None);
+        assert_eq!(
+            info,
+            InnerDataInfo {
+                dc: Some(2),
+                expires_in: None,
+                form: ClientForm::CURRENT
+            }
+        );
+    }
+
+    #[test]
+    fn accepts_temp_dc_keys() {
+        let info = exchange(ClientForm::CURRENT, Some(3600));
+        assert_eq!((info.dc, info.expires_in), (Some(2), Some(3600)));
+    }
+
+    #[test]
+    fn accepts_the_legacy_form_req_pq_p_q_inner_data_and_sha1_rsa() {
+        let info = exchange(ClientForm::LEGACY, None);
+        assert_eq!(
+            info,
+            InnerDataInfo {
+                dc: None,
+                expires_in: None,
+                form: ClientForm::LEGACY
+            }
+        );
+    }
+
+    #[test]
+    fn accepts_legacy_temp_keys_without_a_dc() {
+        let info = exchange(ClientForm::LEGACY, Some(86400));
+        assert_eq!((info.dc, info.expires_in), (None, Some(86400)));
+        assert!(!info.form.rsa_pad);
+    }
+
+    #[test]
+    fn accepts_req_pq_with_the_current_inner_data() {
+        let form = ClientForm {
+            req_pq_multi: false,
+            ..ClientForm::CURRENT
+        };
+        assert_eq!(exchange(form, None).form, form);
+    }
+
+    #[test]
+    fn accepts_p_q_inner_data_without_dc_under_rsa_pad() {
+        let form = ClientForm {
+            inner_with_dc: false,
+            ..ClientForm::CURRENT
+        };
+        assert_eq!(exchange(form, None).form, form);
+    }
+
+    #[test]
+    fn accepts_p_q_inner_data_dc_under_the_sha1_layout() {
+        let form = ClientForm {
+            rsa_pad: false,
+            ..ClientForm::CURRENT
+        };
+        let info = exchange(form, Some(60));
+        assert_eq!(
+            (info.form, info.dc, info.expires_in),
+            (form, Some(2), Some(60))
+        );
+    }
+
+    /// The older layout built by hand the way Python libraries do it (an integer power on the
+    /// 255-byte block, no runtime code on the client side), then a tampered copy.
+    #[test]
+    fn reads_a_hand_made_sha1_layout_block_and_refuses_a_tampered_one() {
+        let key = test_key();
+        let mut server = new_server(key.clone());
+        let res = server
+            .handle(&functions::ReqPq { nonce: [5; 16] }.to_bytes())
+            .unwrap();
+        let enums::ResPq::ResPq(res) = enums::ResPq::from_bytes(&res).unwrap();
+        let pq = be_u64(&res.pq).unwrap();
+        let (p, q) = factorize_pq(pq).unwrap();
+        let data = types::PQInnerData {
+            pq: res.pq.clone(),
+            p: be_minimal(p),
+            q: be_minimal(q),
+            nonce: [5; 16],
+            server_nonce: res.server_nonce,
+            new_nonce: [9; 32],
+        }
+        .to_bytes();
+        let mut block = sha1(&[&data]).to_vec();
+        block.extend_from_slice(&data);
+        block.resize(255, 0x5a);
+        let n = BigUint::from_bytes_be(&key.public_key().n());
+        let e = BigUint::from_bytes_be(&key.public_key().e());
+        let cipher = BigUint::from_bytes_be(&block).modpow(&e, &n).to_bytes_be();
+        let mut encrypted = vec![0u8; 256 - cipher.len()];
+        encrypted.extend_from_slice(&cipher);
+        let request = |encrypted_data: Vec<u8>| {
+            functions::ReqDhParams {
+                nonce: [5; 16],
+                server_nonce: res.server_nonce,
+                p: be_minimal(p),
+                q: be_minimal(q),
+                public_key_fingerprint: key.public_key().fingerprint() as i64,
+                encrypted_data,
+            }
+            .to_bytes()
+        };
+        // A flipped bit in the data breaks its SHA-1: neither layout reads it.
+        let mut tampered_block = block.clone();
+        tampered_block[40] ^= 1;
+        let tampered = BigUint::from_bytes_be(&tampered_block)
+            .modpow(&e, &n)
+            .to_bytes_be();
+        let mut tampered_data = vec![0u8; 256 - tampered.len()];
+        tampered_data.extend_from_slice(&tampered);
+        let mut copy = new_server(key.clone());
+        copy.handle(&functions::ReqPq { nonce: [5; 16] }.to_bytes())
+            .unwrap();
+        // The copy drew the same server nonce and primes (same seed), so the request fits it.
+        assert!(copy.handle(&request(tampered_data)).is_err());
+
+        let answer = server.handle(&request(encrypted)).unwrap();
+        assert!(matches!(
+            enums::ServerDhParams::from_bytes(&answer).unwrap(),
+            enums::ServerDhParams::ServerDhParamsOk(_)
+        ));
+        assert_eq!(server.inner_data().unwrap().form, ClientForm::LEGACY);
     }
 }

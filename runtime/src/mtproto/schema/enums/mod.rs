@@ -498,7 +498,9 @@ impl From<types::GzipPacked> for Object {
 }
 /// The boxed type `P_Q_inner_data`: one variant per constructor.
 pub enum PQInnerData {
+    PQInnerData(Box<types::PQInnerData>),
     Dc(Box<types::PQInnerDataDc>),
+    Temp(Box<types::PQInnerDataTemp>),
     TempDc(Box<types::PQInnerDataTempDc>),
 }
 tlw::impl_enum_traits!(PQInnerData);
@@ -507,7 +509,9 @@ impl tlw::Variants for PQInnerData {
     #[inline]
     fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
+            Self::PQInnerData(x) => visitor.variant("PQInnerData", &**x),
             Self::Dc(x) => visitor.variant("Dc", &**x),
+            Self::Temp(x) => visitor.variant("Temp", &**x),
             Self::TempDc(x) => visitor.variant("TempDc", &**x),
         }
     }
@@ -517,7 +521,9 @@ impl tlw::Deserializable for PQInnerData {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
+            0x83c95aec => Self::PQInnerData(r.read_boxed()?),
             0xa9f55f95 => Self::Dc(r.read_boxed()?),
+            0x3c6a84d4 => Self::Temp(r.read_boxed()?),
             0x56fddf88 => Self::TempDc(r.read_boxed()?),
             id => return Err(r.unknown("P_Q_inner_data", id)),
         };
@@ -526,10 +532,24 @@ impl tlw::Deserializable for PQInnerData {
     }
 }
 /// Variant of its boxed type.
+impl From<types::PQInnerData> for PQInnerData {
+    #[inline]
+    fn from(x: types::PQInnerData) -> Self {
+        Self::PQInnerData(Box::new(x))
+    }
+}
+/// Variant of its boxed type.
 impl From<types::PQInnerDataDc> for PQInnerData {
     #[inline]
     fn from(x: types::PQInnerDataDc) -> Self {
         Self::Dc(Box::new(x))
+    }
+}
+/// Variant of its boxed type.
+impl From<types::PQInnerDataTemp> for PQInnerData {
+    #[inline]
+    fn from(x: types::PQInnerDataTemp) -> Self {
+        Self::Temp(Box::new(x))
     }
 }
 /// Variant of its boxed type.

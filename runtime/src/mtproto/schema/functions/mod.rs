@@ -186,6 +186,35 @@ impl tlw::RemoteCall for ReqDhParams {
     type Return = enums::ServerDhParams;
 }
 /// ```text
+/// req_pq#60469778 nonce:int128 = ResPQ;
+/// ```
+pub struct ReqPq {
+    /// TL: `nonce:int128`.
+    pub nonce: [u8; 16],
+}
+tlw::impl_std_traits!(ReqPq + Default);
+/// Wire form: id, name, field codecs.
+impl tlw::Fields for ReqPq {
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x60469778,
+        name: "req_pq",
+        fields: "nonce",
+    };
+    type Wire = ([u8; 16],);
+    #[inline]
+    fn from_wire(tlw::Rec1(nonce): tlw::Value<Self>) -> Self {
+        Self { nonce }
+    }
+    #[inline]
+    fn to_wire(&self) -> tlw::Refs<'_, Self> {
+        (&self.nonce,)
+    }
+}
+/// The call's typed result.
+impl tlw::RemoteCall for ReqPq {
+    type Return = enums::ResPq;
+}
+/// ```text
 /// req_pq_multi#be7e8ef1 nonce:int128 = ResPQ;
 /// ```
 pub struct ReqPqMulti {

@@ -659,6 +659,51 @@ impl tlw::Fields for NewSessionCreated {
     }
 }
 /// ```text
+/// p_q_inner_data#83c95aec pq:bytes p:bytes q:bytes nonce:int128 server_nonce:int128
+///     new_nonce:int256 = P_Q_inner_data;
+/// ```
+pub struct PQInnerData {
+    /// TL: `pq:bytes`.
+    pub pq: Vec<u8>,
+    /// TL: `p:bytes`.
+    pub p: Vec<u8>,
+    /// TL: `q:bytes`.
+    pub q: Vec<u8>,
+    /// TL: `nonce:int128`.
+    pub nonce: [u8; 16],
+    /// TL: `server_nonce:int128`.
+    pub server_nonce: [u8; 16],
+    /// TL: `new_nonce:int256`.
+    pub new_nonce: [u8; 32],
+}
+tlw::impl_std_traits!(PQInnerData + Default);
+/// Wire form: id, name, field codecs.
+impl tlw::Fields for PQInnerData {
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x83c95aec,
+        name: "p_q_inner_data",
+        fields: "pq p q nonce server_nonce new_nonce",
+    };
+    type Wire = (Vec<u8>, Vec<u8>, Vec<u8>, [u8; 16], [u8; 16], [u8; 32]);
+    #[inline]
+    fn from_wire(
+        tlw::Rec6(pq, p, q, nonce, server_nonce, new_nonce): tlw::Value<Self>,
+    ) -> Self {
+        Self {
+            pq,
+            p,
+            q,
+            nonce,
+            server_nonce,
+            new_nonce,
+        }
+    }
+    #[inline]
+    fn to_wire(&self) -> tlw::Refs<'_, Self> {
+        (&self.pq, &self.p, &self.q, &self.nonce, &self.server_nonce, &self.new_nonce)
+    }
+}
+/// ```text
 /// p_q_inner_data_dc#a9f55f95 pq:bytes p:bytes q:bytes nonce:int128 server_nonce:int128
 ///     new_nonce:int256 dc:int = P_Q_inner_data;
 /// ```
@@ -711,6 +756,62 @@ impl tlw::Fields for PQInnerDataDc {
             &self.server_nonce,
             &self.new_nonce,
             &self.dc,
+        )
+    }
+}
+/// ```text
+/// p_q_inner_data_temp#3c6a84d4 pq:bytes p:bytes q:bytes nonce:int128 server_nonce:int128
+///     new_nonce:int256 expires_in:int = P_Q_inner_data;
+/// ```
+pub struct PQInnerDataTemp {
+    /// TL: `pq:bytes`.
+    pub pq: Vec<u8>,
+    /// TL: `p:bytes`.
+    pub p: Vec<u8>,
+    /// TL: `q:bytes`.
+    pub q: Vec<u8>,
+    /// TL: `nonce:int128`.
+    pub nonce: [u8; 16],
+    /// TL: `server_nonce:int128`.
+    pub server_nonce: [u8; 16],
+    /// TL: `new_nonce:int256`.
+    pub new_nonce: [u8; 32],
+    /// TL: `expires_in:int`.
+    pub expires_in: i32,
+}
+tlw::impl_std_traits!(PQInnerDataTemp + Default);
+/// Wire form: id, name, field codecs.
+impl tlw::Fields for PQInnerDataTemp {
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x3c6a84d4,
+        name: "p_q_inner_data_temp",
+        fields: "pq p q nonce server_nonce new_nonce expires_in",
+    };
+    type Wire = (Vec<u8>, Vec<u8>, Vec<u8>, [u8; 16], [u8; 16], [u8; 32], i32);
+    #[inline]
+    fn from_wire(
+        tlw::Rec7(pq, p, q, nonce, server_nonce, new_nonce, expires_in): tlw::Value<Self>,
+    ) -> Self {
+        Self {
+            pq,
+            p,
+            q,
+            nonce,
+            server_nonce,
+            new_nonce,
+            expires_in,
+        }
+    }
+    #[inline]
+    fn to_wire(&self) -> tlw::Refs<'_, Self> {
+        (
+            &self.pq,
+            &self.p,
+            &self.q,
+            &self.nonce,
+            &self.server_nonce,
+            &self.new_nonce,
+            &self.expires_in,
         )
     }
 }
