@@ -156,7 +156,10 @@ pub enum Event {
     },
     /// The server refused a message for a reason the session fixed (a wrong salt, a clock off
     /// by more than the window, an id reused or too old) and the message is queued again under
-    /// a new id; its answer will name `new_msg_id`.
+    /// a new id; its answer will name `new_msg_id`. A message that was
+    /// [re-sent under its own id](Session::requeue_unanswered) and refused for its salt only
+    /// goes out again under the same id (`new_msg_id == old_msg_id`): the server may have
+    /// received it the first time, and only the same id lets it tell.
     Resent {
         /// The id the server refused.
         old_msg_id: i64,
@@ -180,6 +183,14 @@ pub enum Event {
         first_msg_id: i64,
         /// The server's id of this session instance.
         unique_id: i64,
+    },
+    /// Server: a content-related message the client sent again under an id already received
+    /// (after a reconnection, in a container). It is acknowledged again but not returned as a
+    /// [`Event::Message`]: the server answers it from what it answered the first time (the
+    /// description page: a re-sent msg_id must not run twice).
+    Repeated {
+        /// The msg_id received before.
+        msg_id: i64,
     },
     /// The answer to a `ping`.
     Pong {
@@ -331,6 +342,9 @@ struct Outgoing {
     seq_no: i32,
     body: Vec<u8>,
     content_related: bool,
+    /// Sent before and queued again under its own msg_id ([`Session::requeue_unanswered`]):
+    /// it travels in a container even alone, so the container's fresh id carries it.
+    resend: bool,
 }
 
 /// How long a server keeps accepting its previous salt after changing it (the description
@@ -371,6 +385,9 @@ pub struct Session {
     queue: VecDeque<Outgoing>,
     /// Content-related messages sent and neither acknowledged nor answered, by msg_id.
     unacked: BTreeMap<i64, Outgoing>,
+    /// Client: content-related messages the server acknowledged and has not answered yet, by
+    /// msg_id (kept so that they can be sent again under the same id after a reconnection).
+    awaiting: BTreeMap<i64, Outgoing>,
     /// Sent containers and the msg_ids inside.
     containers: BTreeMap<i64, Vec<i64>>,
     /// Sent `msgs_ack` messages, by msg_id, and the ids they acknowledge (at most
@@ -392,6 +409,7 @@ impl fmt::Debug for Session {
             .field("session_id", &self.session_id)
             .field("queued", &self.queue.len())
             .field("unacked", &self.unacked.len())
+            .field("awaiting", &self.awaiting.len())
             .field("pending_acks", &self.pending_acks.len())
             .finish_non_exhaustive()
     }
@@ -433,6 +451,7 @@ impl Session {
             pending_acks: Vec::new(),
             queue: VecDeque::new(),
             unacked: BTreeMap::new(),
+            awaiting: BTreeMap::new(),
             containers: BTreeMap::new(),
             sent_acks: BTreeMap::new(),
             sent_ack_ids: 0,
@@ -490,6 +509,74 @@ impl Session {
         !self.queue.is_empty() || !self.pending_acks.is_empty()
     }
 
+    /// Client: content-related messages the server acknowledged and has not answered yet.
+    pub fn awaiting_answer(&self) -> impl Iterator<Item = i64> + '_ {
+        self.awaiting.keys().copied()
+    }
+
+    /// How many messages are queued for the next [`Session::pack`] (acks not counted).
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// How many received msg_ids are owed an acknowledgement.
+    pub fn pending_acks(&self) -> usize {
+        self.pending_acks.len()
+    }
+
+    /// Client: the server time (unix seconds) until which the known salts last: the end of the
+    /// last future salt received, `None` when none is known (then only the current salt is,
+    /// for as long as the server keeps it).
+    pub fn salts_valid_until(&self) -> Option<i64> {
+        self.future_salts
+            .iter()
+            .map(|s| i64::from(s.valid_until))
+            .max()
+    }
+
+    /// The server's clock in unix seconds, as this session reckons it at local time `now`.
+    pub fn server_now(&self, now: Duration) -> i64 {
+        self.peer_now(now)
+    }
+
+    /// Client, after a reconnection in the same session: queues every content-related message
+    /// that was sent and not answered (acknowledged or not) again, under its own msg_id and
+    /// seq_no, ahead of anything else queued. The server recognizes the ids and does not run
+    /// them twice: it answers them again from what it answered, or runs them if it never got
+    /// them. They go out in a container even when alone (the container's id is new, as the
+    /// outer id of every payload must be). Returns their ids, lowest first.
+    pub fn requeue_unanswered(&mut self) -> Vec<i64> {
+        let mut again: Vec<Outgoing> = std::mem::take(&mut self.unacked)
+            .into_values()
+            .chain(std::mem::take(&mut self.awaiting).into_values())
+            .collect();
+        again.sort_by_key(|m| m.msg_id);
+        let ids = again.iter().map(|m| m.msg_id).collect();
+        for mut m in again.into_iter().rev() {
+            m.resend = true;
+            self.queue.push_front(m);
+        }
+        ids
+    }
+
+    /// Drops a message: from the queue if not sent yet, otherwise from the messages waiting
+    /// for an acknowledgement or an answer (it will not be sent again). Returns whether it was
+    /// known. For a request whose caller gave up.
+    pub fn forget(&mut self, msg_id: i64) -> bool {
+        if let Some(at) = self.queue.iter().position(|m| m.msg_id == msg_id) {
+            self.queue.remove(at);
+            return true;
+        }
+        self.unacked.remove(&msg_id).is_some() || self.awaiting.remove(&msg_id).is_some()
+    }
+
+    /// A sent message was answered (or made moot): nothing more to keep of it.
+    fn settle(&mut self, msg_id: i64) {
+        if self.unacked.remove(&msg_id).is_none() {
+            self.awaiting.remove(&msg_id);
+        }
+    }
+
     /// Queues a serialized request (content-related) and returns its msg_id.
     pub fn push_request<R: RemoteCall>(&mut self, now: Duration, request: &R) -> i64 {
         self.push(now, request.to_bytes(), true)
@@ -533,6 +620,7 @@ impl Session {
             seq_no,
             body,
             content_related,
+            resend: false,
         });
         msg_id
     }
@@ -647,7 +735,7 @@ impl Session {
         }
 
         let msg_ids: Vec<i64> = batch.iter().map(|m| m.msg_id).collect();
-        let (msg_id, seq_no, body) = if batch.len() == 1 {
+        let (msg_id, seq_no, body) = if batch.len() == 1 && !batch[0].resend {
             let m = &batch[0];
             (m.msg_id, m.seq_no, m.body.clone())
         } else {
@@ -777,6 +865,9 @@ impl Session {
             }
             if id != msg_id {
                 if self.check_seen(id).is_err() {
+                    if self.side == Side::Server && content_related && self.seen.contains(&id) {
+                        events.push(Event::Repeated { msg_id: id });
+                    }
                     continue;
                 }
                 self.remember(id);
@@ -917,12 +1008,18 @@ impl Session {
         match msg.kind {
             Kind::Ack(msg_ids) => {
                 for id in &msg_ids {
-                    self.unacked.remove(id);
+                    // A client keeps an acknowledged request until it is answered.
+                    match self.unacked.remove(id) {
+                        Some(m) if self.side == Side::Client => {
+                            self.awaiting.insert(*id, m);
+                        }
+                        _ => {}
+                    }
                 }
                 events.push(Event::Acked { msg_ids });
             }
             Kind::Result(req_msg_id, result) => {
-                self.unacked.remove(&req_msg_id);
+                self.settle(req_msg_id);
                 events.push(Event::Result { req_msg_id, result });
             }
             Kind::BadMsg(notice) => self.handle_bad_msg(now, outer_msg_id, notice, events),
@@ -934,14 +1031,14 @@ impl Session {
                 });
             }
             Kind::Pong(p) => {
-                self.unacked.remove(&p.msg_id);
+                self.settle(p.msg_id);
                 events.push(Event::Pong {
                     msg_id: p.msg_id,
                     ping_id: p.ping_id,
                 });
             }
             Kind::FutureSalts(s) => {
-                self.unacked.remove(&s.req_msg_id);
+                self.settle(s.req_msg_id);
                 let count = s.salts.len();
                 self.future_salts = s.salts;
                 self.future_salts.sort_by_key(|s| s.valid_since);
@@ -1000,7 +1097,21 @@ impl Session {
                 }
                 continue;
             }
-            match self.unacked.remove(&id) {
+            let kept = self
+                .unacked
+                .remove(&id)
+                .or_else(|| self.awaiting.remove(&id));
+            match kept {
+                // Sent before under this id and refused only for its salt: the same id again,
+                // so that a server that got it the first time still knows it.
+                Some(old) if old.resend && code == 48 => {
+                    self.queue.push_back(old);
+                    events.push(Event::Resent {
+                        old_msg_id: id,
+                        new_msg_id: id,
+                        code,
+                    });
+                }
                 Some(old) if resend => {
                     let new_msg_id = self.next_msg_id(now, false);
                     self.enqueue(new_msg_id, old.body, old.content_related);
@@ -1161,4 +1272,151 @@ fn gunzip_at_most(data: &[u8], max_len: usize) -> Result<Option<Vec<u8>>, Sessio
             reason: e.to_string(),
         })?;
     Ok((out.len() <= max_len).then_some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mtproto::schema::functions;
+
+    fn at(ms: u64) -> Duration {
+        Duration::from_secs(1_700_000_000) + Duration::from_millis(ms)
+    }
+
+    fn zeros(buf: &mut [u8]) {
+        buf.fill(0);
+    }
+
+    fn pair() -> (Session, Session) {
+        let key = MessageKey::new([3; 256]);
+        (
+            Session::client(key.clone(), 0x1111, 77, 0),
+            Session::server(key, 77, 5),
+        )
+    }
+
+    /// Packs everything `from` has and hands it to `to`; the events `to` returned.
+    fn deliver(from: &mut Session, to: &mut Session, now: Duration) -> Vec<Event> {
+        let mut events = Vec::new();
+        while let Some(packet) = from.pack(now, &mut zeros).unwrap() {
+            events.extend(to.unpack(now, &packet.payload).unwrap());
+        }
+        events
+    }
+
+    fn requests(events: &[Event]) -> Vec<i64> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Message { msg_id, body } if body.first() != Some(&0x08) => Some(*msg_id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn unanswered_requests_are_sent_again_under_their_own_ids() {
+        let (mut client, mut server) = pair();
+        let now = at(0);
+        let a = client.push_request(now, &functions::Ping { ping_id: 1 });
+        let b = client.push_request(now, &functions::Ping { ping_id: 2 });
+        let first = deliver(&mut client, &mut server, now);
+        assert_eq!(requests(&first), [a, b]);
+        // The server acknowledges both: the client keeps them until they are answered.
+        let acks = deliver(&mut server, &mut client, now);
+        assert!(acks.iter().any(|e| matches!(e, Event::Acked { .. })));
+        assert_eq!(client.unacked().count(), 0);
+        assert_eq!(client.awaiting_answer().collect::<Vec<_>>(), [a, b]);
+
+        // The connection drops: both go again under the same ids, in a container; the
+        // server reports them as repeated, not as new requests.
+        assert_eq!(client.requeue_unanswered(), [a, b]);
+        let again = deliver(&mut client, &mut server, at(10));
+        assert!(requests(&again).is_empty());
+        let repeated: Vec<i64> = again
+            .iter()
+            .filter_map(|e| match e {
+                Event::Repeated { msg_id } => Some(*msg_id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(repeated, [a, b]);
+
+        // An answer settles a request for good.
+        server.push_result(at(20), a, &[1, 2, 3, 4]);
+        let answered = deliver(&mut server, &mut client, at(20));
+        assert!(answered
+            .iter()
+            .any(|e| matches!(e, Event::Result { req_msg_id, .. } if *req_msg_id == a)));
+        assert_eq!(client.awaiting_answer().collect::<Vec<_>>(), [b]);
+        assert_eq!(client.requeue_unanswered(), [b]);
+    }
+
+    #[test]
+    fn one_message_sent_again_travels_in_a_container() {
+        let (mut client, _) = pair();
+        let now = at(0);
+        let a = client.push_request(now, &functions::Ping { ping_id: 1 });
+        let first = client.pack(now, &mut zeros).unwrap().unwrap();
+        assert_eq!(first.msg_id, a);
+        client.requeue_unanswered();
+        let again = client.pack(at(5), &mut zeros).unwrap().unwrap();
+        assert_ne!(again.msg_id, a);
+        assert!(again.msg_id > a);
+        assert_eq!(again.msg_ids, [a]);
+    }
+
+    #[test]
+    fn forgotten_messages_are_not_sent_again() {
+        let (mut client, _) = pair();
+        let now = at(0);
+        let a = client.push_request(now, &functions::Ping { ping_id: 1 });
+        let b = client.push_request(now, &functions::Ping { ping_id: 2 });
+        assert!(client.forget(b));
+        assert!(!client.forget(b));
+        let packet = client.pack(now, &mut zeros).unwrap().unwrap();
+        assert_eq!(packet.msg_ids, [a]);
+        assert!(client.forget(a));
+        assert!(client.requeue_unanswered().is_empty());
+        assert_eq!(client.queued(), 0);
+    }
+
+    #[test]
+    fn a_resent_message_refused_for_its_salt_keeps_its_id() {
+        let (mut client, mut server) = pair();
+        let now = at(0);
+        let a = client.push_request(now, &functions::Ping { ping_id: 1 });
+        deliver(&mut client, &mut server, now);
+        client.requeue_unanswered();
+        // The server changed its salt while the client was away.
+        server.change_salt(now, 99);
+        server.change_salt(now, 100);
+        let refused = client.pack(at(1), &mut zeros).unwrap().unwrap();
+        assert!(matches!(
+            server.unpack(at(1), &refused.payload),
+            Err(SessionError::WrongSalt { .. })
+        ));
+        let events = deliver(&mut server, &mut client, at(1));
+        assert!(events.iter().any(|e| matches!(
+            e,
+            Event::Resent { old_msg_id, new_msg_id, code: 48 } if *old_msg_id == a && *new_msg_id == a
+        )));
+        assert_eq!(client.salt(), 100);
+        let again = deliver(&mut client, &mut server, at(2));
+        assert!(again
+            .iter()
+            .any(|e| matches!(e, Event::Repeated { msg_id } if *msg_id == a)));
+    }
+
+    #[test]
+    fn counters_and_salt_horizon() {
+        let (mut client, mut server) = pair();
+        assert_eq!(client.salts_valid_until(), None);
+        assert_eq!(client.server_now(at(0)), 1_700_000_000);
+        client.push_request(at(0), &functions::Ping { ping_id: 1 });
+        assert_eq!(client.queued(), 1);
+        deliver(&mut client, &mut server, at(0));
+        assert_eq!(client.queued(), 0);
+        assert!(server.pending_acks() >= 1);
+    }
 }
