@@ -104,6 +104,7 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let lock = lock(&path)?;
+        precheck(&path)?;
         let mut conn = connect(&path)?;
         let found = inspect(&conn, &path)?;
         prepare(&mut conn, &path, found)?;
@@ -343,13 +344,56 @@ fn classify(path: &Path, action: &'static str, e: rusqlite::Error) -> StoreError
     }
 }
 
+/// The first bytes of every SQLite database.
+const MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// Up to the first 16 bytes of the file; empty if there is no file.
+fn head(path: &Path) -> Result<Vec<u8>, StoreError> {
+    let mut head = Vec::with_capacity(16);
+    match File::open(path).and_then(|f| f.take(16).read_to_end(&mut head)) {
+        Ok(_) => Ok(head),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(source) => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            action: "read the file header",
+            source,
+        }),
+    }
+}
+
+/// Refuses a file that does not start like SQLite before SQLite sees it: SQLite itself would
+/// take a file of zeros for an empty database and write over it.
+///
+/// Skipped while a rollback journal or a WAL file lies beside it: then the file may be in the
+/// middle of a write that SQLite will finish or undo, and SQLite's own checks follow.
+fn precheck(path: &Path) -> Result<(), StoreError> {
+    for suffix in ["-journal", "-wal"] {
+        let mut name = OsString::from(path.as_os_str());
+        name.push(suffix);
+        if Path::new(&name).exists() {
+            return Ok(());
+        }
+    }
+    let head = head(path)?;
+    if head.is_empty() || head.as_slice() == MAGIC {
+        Ok(())
+    } else if MAGIC.starts_with(&head) {
+        Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!("the file is {} bytes long, shorter than an SQLite header", head.len()),
+        })
+    } else {
+        Err(StoreError::Foreign {
+            path: path.to_path_buf(),
+            application_id: None,
+        })
+    }
+}
+
 /// SQLite's "file is not a database": damaged if it starts like SQLite, foreign otherwise.
 fn not_a_database(path: &Path, e: &rusqlite::Error) -> StoreError {
-    const MAGIC: &[u8; 16] = b"SQLite format 3\0";
-    let mut head = Vec::with_capacity(16);
-    let read = File::open(path).and_then(|f| f.take(16).read_to_end(&mut head));
-    match read {
-        Ok(_) if MAGIC.starts_with(&head) => StoreError::Corrupt {
+    match head(path) {
+        Ok(head) if MAGIC.starts_with(&head) => StoreError::Corrupt {
             path: path.to_path_buf(),
             detail: format!("{e}: the SQLite header is damaged or truncated"),
         },
@@ -357,11 +401,7 @@ fn not_a_database(path: &Path, e: &rusqlite::Error) -> StoreError {
             path: path.to_path_buf(),
             application_id: None,
         },
-        Err(source) => StoreError::Io {
-            path: path.to_path_buf(),
-            action: "read the file header",
-            source,
-        },
+        Err(err) => err,
     }
 }
 
