@@ -23,10 +23,10 @@ pub fn spec() -> WorldSpec {
     let mut alice = user(1001, "Alice", "Liddell", &["alice", "alice_l"], "15550001001", 2);
     alice.about = "Curiouser and curiouser.".to_string();
     alice.contacts = vec![1002, 1003];
-    let mut bob = user(1002, "Bob", "Builder", &["bob"], "15550001002", 2);
+    let mut bob = user(1002, "Bob", "Builder", &["bobbuilder"], "15550001002", 2);
     bob.contacts = vec![1001];
     let carol = user(1003, "Carol", "Danvers", &["carol"], "15550001003", 2);
-    let dave = user(1004, "Dave", "Jones", &["dave"], "15550001004", 1);
+    let dave = user(1004, "Dave", "Jones", &["dave_jones"], "15550001004", 1);
     let mut erin = user(1005, "Erin", "", &[], "15550001005", 2);
     erin.privacy = vec![PrivacySpec {
         key: "phone_number".to_string(),

@@ -7,15 +7,18 @@
 
 use std::net::SocketAddr;
 
+mod api;
 mod builtin;
 mod spec;
+mod state;
 mod world;
 
 pub use spec::{
     ChannelSpec, ChatSpec, PrivacySpec, UserSpec, WorldError, WorldErrorKind, WorldSpec,
     MAX_FILE_LEN,
 };
-pub use world::World;
+pub use state::{ClientInfo, PeerRef, Rule, StoredMessage};
+pub use world::{ChatView, UserView, World};
 
 /// One data centre served by the loopback server.
 #[derive(Debug, Clone, PartialEq, Eq)]

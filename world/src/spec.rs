@@ -165,7 +165,6 @@ pub enum WorldErrorKind {
 }
 
 impl WorldError {
-    #[allow(dead_code)]
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self {
             path: None,
