@@ -380,7 +380,10 @@ fn precheck(path: &Path) -> Result<(), StoreError> {
     } else if MAGIC.starts_with(&head) {
         Err(StoreError::Corrupt {
             path: path.to_path_buf(),
-            detail: format!("the file is {} bytes long, shorter than an SQLite header", head.len()),
+            detail: format!(
+                "the file is {} bytes long, shorter than an SQLite header",
+                head.len()
+            ),
         })
     } else {
         Err(StoreError::Foreign {

@@ -94,7 +94,10 @@ fn home_dc_self_user_and_dcs() {
             let dcs = s.dcs().unwrap();
             assert_eq!(dcs.iter().map(|d| d.id).collect::<Vec<_>>(), [2, 5]);
             assert_eq!(dcs[0].auth_key, Some(key(1)));
-            assert_eq!(s.dc(5).unwrap().unwrap().addr, "[2001:b28:f23f:f005::a]:443");
+            assert_eq!(
+                s.dc(5).unwrap().unwrap().addr,
+                "[2001:b28:f23f:f005::a]:443"
+            );
             assert_eq!(s.dc(5).unwrap().unwrap().auth_key, Some(key(9)));
             assert_eq!(s.dc(3).unwrap(), None);
         },
@@ -139,13 +142,23 @@ fn peers_round_trip_and_are_normalized() {
             assert_eq!(durov.access_hash, Some(-42));
             assert!(!durov.min);
             for query in ["durov", "DUROV", "@Durov", "pavel", "@PaVeL"] {
-                assert_eq!(s.peer_by_username(query).unwrap().as_ref(), Some(&durov), "{query}");
+                assert_eq!(
+                    s.peer_by_username(query).unwrap().as_ref(),
+                    Some(&durov),
+                    "{query}"
+                );
             }
             assert_eq!(s.peer_by_username("pave").unwrap(), None);
             assert_eq!(s.peer_by_phone("155501099").unwrap(), Some(durov.clone()));
-            assert_eq!(s.peer_by_phone("+1 555 010 99").unwrap(), Some(durov.clone()));
+            assert_eq!(
+                s.peer_by_phone("+1 555 010 99").unwrap(),
+                Some(durov.clone())
+            );
             let tips = s.peer_by_username("telegramtips").unwrap().unwrap();
-            assert_eq!((tips.kind, tips.id, tips.access_hash), (PeerKind::Channel, 1234567890, Some(i64::MIN)));
+            assert_eq!(
+                (tips.kind, tips.id, tips.access_hash),
+                (PeerKind::Channel, 1234567890, Some(i64::MIN))
+            );
             // Same raw id, other kind: another peer.
             assert_eq!(s.peer(PeerKind::User, 1234567890).unwrap(), None);
             let chat = s.peer(PeerKind::Chat, 999_999_999_999).unwrap().unwrap();
@@ -155,10 +168,14 @@ fn peers_round_trip_and_are_normalized() {
             assert_eq!(s.peer_by_marked(marked).unwrap(), Some(tips.clone()));
             assert_eq!(tips.marked_id().unwrap(), marked);
             assert_eq!(
-                s.peer_by_marked(MarkedId::from_marked(-999999999999).unwrap()).unwrap(),
+                s.peer_by_marked(MarkedId::from_marked(-999999999999).unwrap())
+                    .unwrap(),
                 Some(chat)
             );
-            assert_eq!(s.peer_by_marked(MarkedId::secret_chat(5).unwrap()).unwrap(), None);
+            assert_eq!(
+                s.peer_by_marked(MarkedId::secret_chat(5).unwrap()).unwrap(),
+                None
+            );
         },
     );
 }
@@ -214,10 +231,13 @@ fn min_peers_keep_where_they_were_seen_until_a_full_record_replaces_them() {
             .unwrap();
             // A later min object without a reference keeps the first one; one with a
             // reference replaces it.
-            s.put_peers(&[user(21, None, true), PeerRecord {
-                seen_in: Some((-1001234567890, 40)),
-                ..user(21, Some(7), true)
-            }])
+            s.put_peers(&[
+                user(21, None, true),
+                PeerRecord {
+                    seen_in: Some((-1001234567890, 40)),
+                    ..user(21, Some(7), true)
+                },
+            ])
             .unwrap();
             s.put_peers(&[user(20, Some(6), true)]).unwrap();
             // A channel seen only as min, then fully.
@@ -249,7 +269,10 @@ fn min_peers_keep_where_they_were_seen_until_a_full_record_replaces_them() {
             assert_eq!(p.seen_in, Some((-1001234567890, 34)));
             let p = s.peer(PeerKind::User, 21).unwrap().unwrap();
             assert!(p.min);
-            assert_eq!((p.access_hash, p.seen_in), (Some(7), Some((-1001234567890, 40))));
+            assert_eq!(
+                (p.access_hash, p.seen_in),
+                (Some(7), Some((-1001234567890, 40)))
+            );
             let c = s.peer(PeerKind::Channel, 77).unwrap().unwrap();
             assert!(!c.min);
             assert_eq!((c.access_hash, c.seen_in), (Some(2), None));
@@ -280,7 +303,10 @@ fn a_full_record_without_a_hash_keeps_the_known_hash() {
             assert_eq!(p.usernames, ["later"]);
             // Only a min hash was known: it stays, still min, with its reference.
             let p = s.peer(PeerKind::User, 31).unwrap().unwrap();
-            assert_eq!((p.access_hash, p.min, p.seen_in), (Some(310), true, Some((-5, 6))));
+            assert_eq!(
+                (p.access_hash, p.min, p.seen_in),
+                (Some(310), true, Some((-5, 6)))
+            );
         },
     );
 }
@@ -396,7 +422,9 @@ fn stores_are_shared_between_threads() {
                 let store = store.clone();
                 std::thread::spawn(move || {
                     for i in 0..25 {
-                        store.put_peers(&[user(t * 100 + i, Some(i), false)]).unwrap();
+                        store
+                            .put_peers(&[user(t * 100 + i, Some(i), false)])
+                            .unwrap();
                         store.set_channel_pts(t, i as i32).unwrap();
                     }
                 })
@@ -407,7 +435,14 @@ fn stores_are_shared_between_threads() {
         }
         for t in 0..4 {
             assert_eq!(store.channel_pts(t).unwrap(), Some(24));
-            assert_eq!(store.peer(PeerKind::User, t * 100 + 24).unwrap().unwrap().access_hash, Some(24));
+            assert_eq!(
+                store
+                    .peer(PeerKind::User, t * 100 + 24)
+                    .unwrap()
+                    .unwrap()
+                    .access_hash,
+                Some(24)
+            );
         }
     }
     shared(MemoryStore::new());

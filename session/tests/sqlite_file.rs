@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
-use tlgen_session::{DcEntry, PeerKind, PeerRecord, SessionStore, SqliteStore, StoreError, UpdateState};
+use tlgen_session::{
+    DcEntry, PeerKind, PeerRecord, SessionStore, SqliteStore, StoreError, UpdateState,
+};
 
 /// The layout of schema version 1, as the first release wrote it: one `username` column in
 /// `peer`, no update state. Kept here as it was; the crate migrates files like this.
@@ -106,7 +108,9 @@ fn a_version_1_file_is_migrated_with_its_data() {
     assert_eq!(store.channel_pts(1234567890).unwrap(), Some(9));
     store.close().unwrap();
     let conn = Connection::open(&path).unwrap();
-    let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let version: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(version, SqliteStore::SCHEMA_VERSION);
     assert_eq!(version, 2);
     let columns: Vec<String> = conn
@@ -125,15 +129,26 @@ fn a_version_1_file_with_a_username_twice_keeps_one_owner() {
     let path = session(&dir);
     write_v1(&path);
     let conn = Connection::open(&path).unwrap();
-    conn.execute("INSERT INTO peer VALUES (1, 3000, 1, 0, 'durov', NULL, NULL, NULL)", [])
-        .unwrap();
-    conn.execute("INSERT INTO peer VALUES (1, 3001, 1, 0, '', NULL, NULL, NULL)", [])
-        .unwrap();
+    conn.execute(
+        "INSERT INTO peer VALUES (1, 3000, 1, 0, 'durov', NULL, NULL, NULL)",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO peer VALUES (1, 3001, 1, 0, '', NULL, NULL, NULL)",
+        [],
+    )
+    .unwrap();
     drop(conn);
     let store = SqliteStore::open(&path).unwrap();
     let owner = store.peer_by_username("durov").unwrap().unwrap();
     assert!([1006, 3000].contains(&owner.id));
-    assert!(store.peer(PeerKind::User, 3001).unwrap().unwrap().usernames.is_empty());
+    assert!(store
+        .peer(PeerKind::User, 3001)
+        .unwrap()
+        .unwrap()
+        .usernames
+        .is_empty());
 }
 
 #[test]
@@ -142,8 +157,12 @@ fn a_new_file_gets_the_current_schema_and_application_id() {
     let path = session(&dir);
     SqliteStore::open(&path).unwrap().close().unwrap();
     let conn = Connection::open(&path).unwrap();
-    let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).unwrap();
-    let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let app: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .unwrap();
+    let version: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(app, SqliteStore::APPLICATION_ID);
     assert_eq!(&app.to_be_bytes(), b"tlgS");
     assert_eq!(version, 2);
@@ -156,7 +175,10 @@ fn a_new_file_gets_the_current_schema_and_application_id() {
 #[test]
 fn open_named_uses_the_session_extension() {
     assert_eq!(SqliteStore::file_name("bot"), PathBuf::from("bot.session"));
-    assert_eq!(SqliteStore::file_name("bot.session"), PathBuf::from("bot.session"));
+    assert_eq!(
+        SqliteStore::file_name("bot.session"),
+        PathBuf::from("bot.session")
+    );
     assert_eq!(SqliteStore::file_name("a/b"), PathBuf::from("a/b.session"));
     let dir = tempfile::tempdir().unwrap();
     let name = dir.path().join("named");
@@ -172,10 +194,16 @@ fn a_second_store_in_this_process_is_refused_until_the_first_closes() {
     let first = SqliteStore::open(&path).unwrap();
     first.set_home_dc(3).unwrap();
     let err = SqliteStore::open(&path).unwrap_err();
-    assert!(matches!(&err, StoreError::InUse { path: p } if *p == path), "{err:?}");
+    assert!(
+        matches!(&err, StoreError::InUse { path: p } if *p == path),
+        "{err:?}"
+    );
     assert_eq!(
         err.to_string(),
-        format!("session file {} is in use by another client", path.display())
+        format!(
+            "session file {} is in use by another client",
+            path.display()
+        )
     );
     // The first store still works after the refused attempt.
     first.set_home_dc(4).unwrap();
@@ -197,7 +225,11 @@ fn refused(path: &Path) -> StoreError {
         .collect();
     names.sort();
     let file = path.file_name().unwrap().to_str().unwrap();
-    assert_eq!(names, [file.to_string(), format!("{file}.lock")], "files beside it");
+    assert_eq!(
+        names,
+        [file.to_string(), format!("{file}.lock")],
+        "files beside it"
+    );
     // Refused the same way a second time (nothing was half-done the first time).
     let again = SqliteStore::open(path).unwrap_err();
     assert_eq!(again.to_string(), err.to_string());
@@ -222,7 +254,10 @@ fn a_file_that_is_not_sqlite_is_foreign_and_untouched() {
         );
         assert_eq!(
             err.to_string(),
-            format!("{} is not a tlgen session file: it is not an SQLite database", path.display())
+            format!(
+                "{} is not a tlgen session file: it is not an SQLite database",
+                path.display()
+            )
         );
     }
 }
@@ -240,10 +275,20 @@ fn another_applications_database_is_foreign_and_untouched() {
     drop(conn);
     let err = refused(&path);
     assert!(
-        matches!(err, StoreError::Foreign { application_id: Some(0x0f05_5112), .. }),
+        matches!(
+            err,
+            StoreError::Foreign {
+                application_id: Some(0x0f05_5112),
+                ..
+            }
+        ),
         "{err:?}"
     );
-    assert!(err.to_string().contains("another application (application_id 0x0f055112)"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("another application (application_id 0x0f055112)"),
+        "{err}"
+    );
 
     // One without an application id (e.g. another library's session file).
     std::fs::remove_file(&path).unwrap();
@@ -254,7 +299,16 @@ fn another_applications_database_is_foreign_and_untouched() {
     .unwrap();
     drop(conn);
     let err = refused(&path);
-    assert!(matches!(err, StoreError::Foreign { application_id: Some(0), .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            StoreError::Foreign {
+                application_id: Some(0),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -303,9 +357,13 @@ fn big_session(path: &Path) -> Vec<u8> {
 }
 
 fn assert_corrupt(err: &StoreError, path: &Path) {
-    assert!(matches!(err, StoreError::Corrupt { path: p, .. } if p == path), "{err:?}");
     assert!(
-        err.to_string().starts_with(&format!("session file {} is corrupt: ", path.display())),
+        matches!(err, StoreError::Corrupt { path: p, .. } if p == path),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with(&format!("session file {} is corrupt: ", path.display())),
         "{err}"
     );
 }
@@ -316,7 +374,16 @@ fn truncated_files_are_corrupt_and_untouched() {
     let path = session(&dir);
     let whole = big_session(&path);
     assert!(whole.len() > 100_000, "{}", whole.len());
-    for len in [10, 16, 50, 99, 100, 4096, whole.len() / 2, whole.len() - 4096] {
+    for len in [
+        10,
+        16,
+        50,
+        99,
+        100,
+        4096,
+        whole.len() / 2,
+        whole.len() - 4096,
+    ] {
         std::fs::write(&path, &whole[..len]).unwrap();
         let err = refused(&path);
         assert_corrupt(&err, &path);
@@ -353,9 +420,7 @@ fn a_session_with_an_unexpected_layout_is_corrupt() {
     // A trigger the crate never writes (a crafted file could run SQL on our writes).
     Connection::open(&path)
         .unwrap()
-        .execute_batch(
-            "CREATE TRIGGER steal AFTER INSERT ON dc BEGIN DELETE FROM peer; END;",
-        )
+        .execute_batch("CREATE TRIGGER steal AFTER INSERT ON dc BEGIN DELETE FROM peer; END;")
         .unwrap();
     let err = refused(&path);
     assert_corrupt(&err, &path);
@@ -423,7 +488,11 @@ fn bad_values_that_pass_the_constraints_are_corrupt_errors_not_panics() {
     for err in &errors {
         assert_corrupt(err, &path);
     }
-    assert!(errors[0].to_string().contains("peer kind 9"), "{}", errors[0]);
+    assert!(
+        errors[0].to_string().contains("peer kind 9"),
+        "{}",
+        errors[0]
+    );
     // The rest of the session still works.
     store.set_home_dc(2).unwrap();
     assert_eq!(store.home_dc().unwrap(), Some(2));
@@ -438,12 +507,22 @@ fn errors_name_the_path_and_what_failed() {
     let err = SqliteStore::open(&path).unwrap_err();
     assert!(matches!(err, StoreError::Io { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(text.starts_with(&format!("{}: could not read the file header: ", path.display())), "{text}");
+    assert!(
+        text.starts_with(&format!(
+            "{}: could not read the file header: ",
+            path.display()
+        )),
+        "{text}"
+    );
     assert!(std::error::Error::source(&err).is_some());
 
     // A directory that does not exist: the lock file cannot be created.
     let path = dir.path().join("missing").join("x.session");
     let err = SqliteStore::open(&path).unwrap_err();
     assert!(matches!(err, StoreError::Io { .. }), "{err:?}");
-    assert!(err.to_string().contains("x.session.lock: could not open the session's lock file"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("x.session.lock: could not open the session's lock file"),
+        "{err}"
+    );
 }
