@@ -131,7 +131,13 @@ fn open_off_home(name: &str) -> bool {
     open_before_sign_in(name) || name.starts_with("upload.") || name == "users.getUsers"
 }
 
-fn method(st: &mut State, ctx: &CallContext<'_>, id: u32, name: &'static str, body: &[u8]) -> Reply {
+fn method(
+    st: &mut State,
+    ctx: &CallContext<'_>,
+    id: u32,
+    name: &'static str,
+    body: &[u8],
+) -> Reply {
     if !open_before_sign_in(name) {
         let user = match me(st, ctx) {
             Ok(u) => u,
@@ -304,7 +310,12 @@ fn phone_home(st: &State, ctx: &CallContext<'_>, phone: &str) -> R<()> {
 
 fn authorization(st: &mut State, ctx: &CallContext<'_>, user: i64) -> enums::auth::Authorization {
     st.auths.entry(ctx.auth_key_id).or_default().user = Some(user);
-    info!(auth_key_id = ctx.auth_key_id, user, dc = ctx.dc, "signed in");
+    info!(
+        auth_key_id = ctx.auth_key_id,
+        user,
+        dc = ctx.dc,
+        "signed in"
+    );
     types::auth::Authorization {
         otherwise_relogin_days: None,
         tmp_sessions: None,
@@ -314,7 +325,11 @@ fn authorization(st: &mut State, ctx: &CallContext<'_>, user: i64) -> enums::aut
     .into()
 }
 
-fn send_code(st: &mut State, ctx: &CallContext<'_>, req: f::auth::SendCode) -> R<enums::auth::SentCode> {
+fn send_code(
+    st: &mut State,
+    ctx: &CallContext<'_>,
+    req: f::auth::SendCode,
+) -> R<enums::auth::SentCode> {
     let phone = phone_or_invalid(&req.phone_number)?;
     if req.api_id <= 0 || req.api_hash.is_empty() {
         return Err(bad("API_ID_INVALID"));
@@ -355,7 +370,11 @@ fn pending(st: &State, phone: &str, hash: &str) -> R<String> {
     }
 }
 
-fn sign_in(st: &mut State, ctx: &CallContext<'_>, req: f::auth::SignIn) -> R<enums::auth::Authorization> {
+fn sign_in(
+    st: &mut State,
+    ctx: &CallContext<'_>,
+    req: f::auth::SignIn,
+) -> R<enums::auth::Authorization> {
     let phone = phone_or_invalid(&req.phone_number)?;
     phone_home(st, ctx, &phone)?;
     pending(st, &phone, &req.phone_code_hash)?;
@@ -386,7 +405,11 @@ fn check_name(first: &str, last: &str) -> R<()> {
     Ok(())
 }
 
-fn sign_up(st: &mut State, ctx: &CallContext<'_>, req: f::auth::SignUp) -> R<enums::auth::Authorization> {
+fn sign_up(
+    st: &mut State,
+    ctx: &CallContext<'_>,
+    req: f::auth::SignUp,
+) -> R<enums::auth::Authorization> {
     let phone = phone_or_invalid(&req.phone_number)?;
     phone_home(st, ctx, &phone)?;
     pending(st, &phone, &req.phone_code_hash)?;
@@ -394,7 +417,14 @@ fn sign_up(st: &mut State, ctx: &CallContext<'_>, req: f::auth::SignUp) -> R<enu
         return Err(bad("PHONE_NUMBER_OCCUPIED"));
     }
     check_name(&req.first_name, &req.last_name)?;
-    let id = st.users.keys().copied().filter(|i| *i < 7_000_000_000).max().unwrap_or(1000) + 1;
+    let id = st
+        .users
+        .keys()
+        .copied()
+        .filter(|i| *i < 7_000_000_000)
+        .max()
+        .unwrap_or(1000)
+        + 1;
     st.users.insert(
         id,
         crate::state::UserRec {
@@ -495,7 +525,10 @@ fn log_out(st: &mut State, ctx: &CallContext<'_>, _: f::auth::LogOut) -> R<enums
 fn can_see(st: &State, viewer: i64, peer: PeerRef) -> bool {
     match peer {
         PeerRef::User(u) => st.users.contains_key(&u),
-        PeerRef::Chat(c) => st.chats.get(&c).is_some_and(|c| c.members.contains(&viewer)),
+        PeerRef::Chat(c) => st
+            .chats
+            .get(&c)
+            .is_some_and(|c| c.members.contains(&viewer)),
         PeerRef::Channel(c) => st
             .channels
             .get(&c)
@@ -508,7 +541,10 @@ fn is_in(st: &State, user: i64, peer: PeerRef) -> bool {
     match peer {
         PeerRef::User(u) => u == user,
         PeerRef::Chat(c) => st.chats.get(&c).is_some_and(|c| c.members.contains(&user)),
-        PeerRef::Channel(c) => st.channels.get(&c).is_some_and(|c| c.members.contains(&user)),
+        PeerRef::Channel(c) => st
+            .channels
+            .get(&c)
+            .is_some_and(|c| c.members.contains(&user)),
     }
 }
 
@@ -540,7 +576,9 @@ fn input_user(st: &State, viewer: i64, input: &enums::InputUser) -> R<i64> {
 fn input_peer(st: &State, viewer: i64, input: &enums::InputPeer) -> R<PeerRef> {
     let found = match input {
         enums::InputPeer::InputPeerSelf => Some(PeerRef::User(viewer)),
-        enums::InputPeer::User(u) => user_ok(st, viewer, u.user_id, u.access_hash).map(PeerRef::User),
+        enums::InputPeer::User(u) => {
+            user_ok(st, viewer, u.user_id, u.access_hash).map(PeerRef::User)
+        }
         enums::InputPeer::UserFromMessage(m) => {
             from_message(st, viewer, &m.peer, m.user_id).map(PeerRef::User)
         }
@@ -588,7 +626,11 @@ fn readable_channel(st: &State, viewer: i64, id: i64) -> R<()> {
 // ---------------------------------------------------------------------------------------------
 // users, contacts
 
-fn get_users(st: &mut State, ctx: &CallContext<'_>, req: f::users::GetUsers) -> R<Vec<enums::User>> {
+fn get_users(
+    st: &mut State,
+    ctx: &CallContext<'_>,
+    req: f::users::GetUsers,
+) -> R<Vec<enums::User>> {
     let me = me(st, ctx)?;
     Ok(req
         .id
@@ -655,7 +697,11 @@ fn get_full_user(
         notify_settings: types::PeerNotifySettings::default().into(),
         bot_info: None,
         pinned_msg_id: None,
-        common_chats_count: if id == me { 0 } else { common_chats(st, me, id) },
+        common_chats_count: if id == me {
+            0
+        } else {
+            common_chats(st, me, id)
+        },
         folder_id: None,
         ttl_period: None,
         theme: None,
@@ -837,7 +883,9 @@ fn update_profile(
     let (first, last) = {
         let u = &st.users[&me];
         (
-            req.first_name.clone().unwrap_or_else(|| u.first_name.clone()),
+            req.first_name
+                .clone()
+                .unwrap_or_else(|| u.first_name.clone()),
             req.last_name.clone().unwrap_or_else(|| u.last_name.clone()),
         )
     };
@@ -1051,7 +1099,11 @@ fn get_privacy(
 // ---------------------------------------------------------------------------------------------
 // chats, channels
 
-fn get_chats(st: &mut State, ctx: &CallContext<'_>, req: f::messages::GetChats) -> R<enums::messages::Chats> {
+fn get_chats(
+    st: &mut State,
+    ctx: &CallContext<'_>,
+    req: f::messages::GetChats,
+) -> R<enums::messages::Chats> {
     let me = me(st, ctx)?;
     let mut chats = Vec::new();
     for id in &req.id {
@@ -1140,13 +1192,20 @@ fn get_participants(
     }
     let ordered: Vec<i64> = std::iter::once(c.creator)
         .chain(c.admins.iter().copied())
-        .chain(c.members.iter().copied().filter(|m| *m != c.creator && !c.admins.contains(m)))
+        .chain(
+            c.members
+                .iter()
+                .copied()
+                .filter(|m| *m != c.creator && !c.admins.contains(m)),
+        )
         .collect();
     let matches = |u: i64, q: &str| -> bool {
         let q = q.to_lowercase();
         q.is_empty()
             || st.users.get(&u).is_some_and(|r| {
-                format!("{} {}", r.first_name, r.last_name).to_lowercase().contains(&q)
+                format!("{} {}", r.first_name, r.last_name)
+                    .to_lowercase()
+                    .contains(&q)
                     || r.usernames.iter().any(|n| n.to_lowercase().contains(&q))
             })
     };
@@ -1206,7 +1265,14 @@ fn push(ctx: &CallContext<'_>, keys: Vec<i64>, body: &enums::Updates) {
 }
 
 /// A service message of a channel.
-fn service(id: i32, from: Option<i64>, channel: i64, out: bool, at: i32, action: enums::MessageAction) -> enums::Message {
+fn service(
+    id: i32,
+    from: Option<i64>,
+    channel: i64,
+    out: bool,
+    at: i32,
+    action: enums::MessageAction,
+) -> enums::Message {
     types::MessageService {
         out,
         mentioned: false,
@@ -1217,7 +1283,10 @@ fn service(id: i32, from: Option<i64>, channel: i64, out: bool, at: i32, action:
         legacy: false,
         id,
         from_id: from.map(|u| types::PeerUser { user_id: u }.into()),
-        peer_id: types::PeerChannel { channel_id: channel }.into(),
+        peer_id: types::PeerChannel {
+            channel_id: channel,
+        }
+        .into(),
         saved_peer_id: None,
         reply_to: None,
         date: at,
@@ -1285,7 +1354,10 @@ fn invite_to_channel(
     let mut list = vec![enums::Update::from(types::UpdateChannel { channel_id: id })];
     let mut service_message = None;
     {
-        let c = st.channels.get_mut(&id).ok_or_else(|| bad("CHANNEL_INVALID"))?;
+        let c = st
+            .channels
+            .get_mut(&id)
+            .ok_or_else(|| bad("CHANNEL_INVALID"))?;
         c.members.extend(added.iter().copied());
         if megagroup && !added.is_empty() {
             c.pts += 1;
@@ -1365,7 +1437,13 @@ fn create_channel(
     if req.about.chars().count() > 255 {
         return Err(bad("CHAT_ABOUT_TOO_LONG"));
     }
-    let id = st.channels.keys().next_back().copied().unwrap_or(1_000_000_000) + 1;
+    let id = st
+        .channels
+        .keys()
+        .next_back()
+        .copied()
+        .unwrap_or(1_000_000_000)
+        + 1;
     let at = date(ctx);
     st.channels.insert(
         id,
@@ -1478,7 +1556,13 @@ fn message(
 }
 
 /// Puts a message into `user`'s common box: its id there and the box's new pts.
-fn deliver(st: &mut State, user: i64, from: i64, peer: PeerRef, make: impl FnOnce(i32) -> enums::Message) -> (i32, i32, enums::Message) {
+fn deliver(
+    st: &mut State,
+    user: i64,
+    from: i64,
+    peer: PeerRef,
+    make: impl FnOnce(i32) -> enums::Message,
+) -> (i32, i32, enums::Message) {
     let Some(u) = st.users.get_mut(&user) else {
         return (0, 0, make(0));
     };
@@ -1545,12 +1629,36 @@ fn send_message(
     match peer {
         PeerRef::User(to) => {
             let (id, pts, out_copy) = deliver(st, me, me, PeerRef::User(to), |id| {
-                message(id, true, Some(me), PeerRef::User(to), at, text, entities.clone(), silent)
+                message(
+                    id,
+                    true,
+                    Some(me),
+                    PeerRef::User(to),
+                    at,
+                    text,
+                    entities.clone(),
+                    silent,
+                )
             });
-            store(st, StoredMessage { id, from: me, peer, text: text.to_string(), date: at, random_id: req.random_id });
+            store(
+                st,
+                StoredMessage {
+                    id,
+                    from: me,
+                    peer,
+                    text: text.to_string(),
+                    date: at,
+                    random_id: req.random_id,
+                },
+            );
             // The sender's other sessions.
             let mine = updates(
-                vec![types::UpdateNewMessage { message: out_copy, pts, pts_count: 1 }.into()],
+                vec![types::UpdateNewMessage {
+                    message: out_copy,
+                    pts,
+                    pts_count: 1,
+                }
+                .into()],
                 vec![st.render_user(me, to)],
                 Vec::new(),
                 at,
@@ -1558,10 +1666,24 @@ fn send_message(
             push(ctx, st.keys_of(me), &mine);
             if to != me {
                 let (_, rpts, in_copy) = deliver(st, to, me, PeerRef::User(me), |rid| {
-                    message(rid, false, Some(me), PeerRef::User(me), at, text, entities.clone(), silent)
+                    message(
+                        rid,
+                        false,
+                        Some(me),
+                        PeerRef::User(me),
+                        at,
+                        text,
+                        entities.clone(),
+                        silent,
+                    )
                 });
                 let theirs = updates(
-                    vec![types::UpdateNewMessage { message: in_copy, pts: rpts, pts_count: 1 }.into()],
+                    vec![types::UpdateNewMessage {
+                        message: in_copy,
+                        pts: rpts,
+                        pts_count: 1,
+                    }
+                    .into()],
                     vec![st.render_user(to, me)],
                     Vec::new(),
                     at,
@@ -1588,14 +1710,39 @@ fn send_message(
                 let (id, pts, copy) = deliver(st, m, me, peer, |id| {
                     message(id, out, Some(me), peer, at, text, entities.clone(), silent)
                 });
-                let new = enums::Update::from(types::UpdateNewMessage { message: copy, pts, pts_count: 1 });
+                let new = enums::Update::from(types::UpdateNewMessage {
+                    message: copy,
+                    pts,
+                    pts_count: 1,
+                });
                 let users = vec![st.render_user(m, me)];
                 let chats = vec![st.render_chat(m, chat)];
                 if out {
-                    store(st, StoredMessage { id, from: me, peer, text: text.to_string(), date: at, random_id: req.random_id });
-                    push(ctx, st.keys_of(me), &updates(vec![new.clone()], users.clone(), chats.clone(), at));
+                    store(
+                        st,
+                        StoredMessage {
+                            id,
+                            from: me,
+                            peer,
+                            text: text.to_string(),
+                            date: at,
+                            random_id: req.random_id,
+                        },
+                    );
+                    push(
+                        ctx,
+                        st.keys_of(me),
+                        &updates(vec![new.clone()], users.clone(), chats.clone(), at),
+                    );
                     answer = Some(updates(
-                        vec![types::UpdateMessageId { id, random_id: req.random_id }.into(), new],
+                        vec![
+                            types::UpdateMessageId {
+                                id,
+                                random_id: req.random_id,
+                            }
+                            .into(),
+                            new,
+                        ],
                         users,
                         chats,
                         at,
@@ -1608,17 +1755,40 @@ fn send_message(
         }
         PeerRef::Channel(c) => {
             let (id, pts, megagroup, members) = {
-                let ch = st.channels.get_mut(&c).ok_or_else(|| bad("CHANNEL_INVALID"))?;
+                let ch = st
+                    .channels
+                    .get_mut(&c)
+                    .ok_or_else(|| bad("CHANNEL_INVALID"))?;
                 ch.pts += 1;
                 ch.last_msg_id += 1;
-                (ch.last_msg_id, ch.pts, ch.megagroup, ch.members.iter().copied().collect::<Vec<_>>())
+                (
+                    ch.last_msg_id,
+                    ch.pts,
+                    ch.megagroup,
+                    ch.members.iter().copied().collect::<Vec<_>>(),
+                )
             };
             let from = megagroup.then_some(me);
-            store(st, StoredMessage { id, from: me, peer, text: text.to_string(), date: at, random_id: req.random_id });
+            store(
+                st,
+                StoredMessage {
+                    id,
+                    from: me,
+                    peer,
+                    text: text.to_string(),
+                    date: at,
+                    random_id: req.random_id,
+                },
+            );
             for m in members {
                 let copy = message(id, m == me, from, peer, at, text, entities.clone(), silent);
                 let u = updates(
-                    vec![types::UpdateNewChannelMessage { message: copy, pts, pts_count: 1 }.into()],
+                    vec![types::UpdateNewChannelMessage {
+                        message: copy,
+                        pts,
+                        pts_count: 1,
+                    }
+                    .into()],
                     vec![st.render_user(m, me)],
                     vec![st.render_channel(m, c)],
                     at,
@@ -1627,7 +1797,11 @@ fn send_message(
             }
             Ok(updates(
                 vec![
-                    types::UpdateMessageId { id, random_id: req.random_id }.into(),
+                    types::UpdateMessageId {
+                        id,
+                        random_id: req.random_id,
+                    }
+                    .into(),
                     types::UpdateNewChannelMessage {
                         message: message(id, true, from, peer, at, text, entities, silent),
                         pts,
@@ -1654,7 +1828,11 @@ fn state_of(st: &State, me: i64, at: i32) -> enums::updates::State {
     .into()
 }
 
-fn get_state(st: &mut State, ctx: &CallContext<'_>, _: f::updates::GetState) -> R<enums::updates::State> {
+fn get_state(
+    st: &mut State,
+    ctx: &CallContext<'_>,
+    _: f::updates::GetState,
+) -> R<enums::updates::State> {
     let me = me(st, ctx)?;
     Ok(state_of(st, me, date(ctx)))
 }

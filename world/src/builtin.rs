@@ -20,7 +20,14 @@ fn user(id: i64, first: &str, last: &str, usernames: &[&str], phone: &str, dc: i
 
 /// The built-in world's description.
 pub fn spec() -> WorldSpec {
-    let mut alice = user(1001, "Alice", "Liddell", &["alice", "alice_l"], "15550001001", 2);
+    let mut alice = user(
+        1001,
+        "Alice",
+        "Liddell",
+        &["alice", "alice_l"],
+        "15550001001",
+        2,
+    );
     alice.about = "Curiouser and curiouser.".to_string();
     alice.contacts = vec![1002, 1003];
     let mut bob = user(1002, "Bob", "Builder", &["bobbuilder"], "15550001002", 2);

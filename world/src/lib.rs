@@ -3,6 +3,107 @@
 //! The protocol half (`tlgen-loopback`) decrypts messages, deduplicates them by msg_id and
 //! hands each request body to a [`Service`]; what the service answers goes back as
 //! `rpc_result`. The service never sees bytes of the transport or of MTProto's own messages.
+//! [`World`] is that service: users, basic groups, channels and supergroups, contacts,
+//! privacy rules, sign-in state per auth key, and the handlers of the methods listed below.
+//!
+//! # The built-in world
+//!
+//! [`World::builtin`] is the world a demo or a test starts from:
+//!
+//! | id | name | usernames | phone | home DC | notes |
+//! |---|---|---|---|---|---|
+//! | 1001 | Alice Liddell | `alice`, `alice_l` | `+15550001001` | 2 | the demo user; bio "Curiouser and curiouser."; contacts 1002, 1003 |
+//! | 1002 | Bob Builder | `bobbuilder` | `+15550001002` | 2 | contact 1001 (mutual with Alice) |
+//! | 1003 | Carol Danvers | `carol` | `+15550001003` | 2 | |
+//! | 1004 | Dave Jones | `dave_jones` | `+15550001004` | **1** | signs in on DC 1 (`PHONE_MIGRATE_1` elsewhere) |
+//! | 1005 | Erin | — | `+15550001005` | 2 | reachable by phone and id only; phone shown to contacts only (the default) |
+//! | 7000000001 | Echo Bot | `echo_bot` | — | 2 | bot; token `7000000001:AAEchoBotSecretForTheLoopbackWorld01` |
+//!
+//! | id (bare) | marked id | kind | title | username | creator | admins | other members |
+//! |---|---|---|---|---|---|---|---|
+//! | 4242 | -4242 | basic group | Tea Party | — | 1001 | — | 1002, 1003 |
+//! | 1234567890 | -1001234567890 | broadcast channel | tlgen News | `tlgen_news` | 1001 | — | 1002 |
+//! | 1234567891 | -1001234567891 | supergroup | tlgen Chat | `tlgen_chat` | 1002 | 1001 | 1003 |
+//!
+//! **Login**: `auth.sendCode` for any phone "sends" the code `12345` (the world's
+//! `login_code`; logged at `info` level by `tracing`); `auth.signIn` with it signs the auth key
+//! in, or answers `auth.authorizationSignUpRequired` for a phone nobody has, after which
+//! `auth.signUp` creates the user (homed on the DC it signed up on). A bot signs in with
+//! `auth.importBotAuthorization` and `<bot id>:<bot_token>`. Alice (phone `+15550001001`,
+//! code `12345`, DC 2) is the user demos sign in as: she is the creator of the channel
+//! `tlgen News` and an admin of `tlgen Chat`.
+//!
+//! # World files
+//!
+//! [`World::from_file`] reads JSON in the shape of [`WorldSpec`]: `secret` (mixed into access
+//! hashes), `login_code`, `default_dc`, and lists of `users`, `chats` and `channels`; unknown
+//! fields, duplicate ids or usernames, members who are not users, invalid usernames or phones
+//! are [`WorldError`]s naming the file and what is wrong. For example:
+//!
+//! ```json
+//! {
+//!   "login_code": "22222",
+//!   "users": [
+//!     {"id": 1, "first_name": "Ann", "usernames": ["ann_example"], "phone": "+44 7700 900001",
+//!      "privacy": [{"key": "phone_number", "rules": ["disallow_all"]}]},
+//!     {"id": 2, "first_name": "Ben", "bot": true, "bot_token": "secret-token", "dc": 1}
+//!   ],
+//!   "channels": [{"id": 77, "title": "News", "creator": 1, "members": [2]}]
+//! }
+//! ```
+//!
+//! # Rules of this world
+//!
+//! - **Access hashes are per viewer**: the hash user A receives for user (or channel) C is a
+//!   keyed hash of (A, C, the world's secret); B's differs, and A's does not work for B
+//!   (`USER_ID_INVALID`, `PEER_ID_INVALID`, `CHANNEL_INVALID`).
+//! - **Sign-in is per auth key** (`CallContext::auth_key_id`): a key stays signed in across
+//!   connections and sessions until `auth.logOut`. Before sign-in, every method outside the
+//!   `help.`, `auth.` and `langpack.` namespaces answers 401 `AUTH_KEY_UNREGISTERED`.
+//! - **DCs** (core.telegram.org/api/datacenter): every user has a home DC. `auth.sendCode`,
+//!   `auth.signIn` and `auth.signUp` for a phone homed on another DC answer 303
+//!   `PHONE_MIGRATE_X` (a new phone is homed on `default_dc`); `auth.importBotAuthorization`
+//!   of a bot homed elsewhere answers 303 `USER_MIGRATE_X`; a key signed in (e.g. through
+//!   `auth.importAuthorization`) on a DC other than its user's home may call `help.`, `auth.`,
+//!   `langpack.`, `upload.` methods and `users.getUsers` there, and gets 303 `USER_MIGRATE_X`
+//!   for anything else. A home DC that the server does not run (not in `CallContext::dcs`)
+//!   never causes a migration.
+//! - **Wrappers** `invokeWithLayer` (its layer recorded), `initConnection` (its app and device
+//!   strings recorded per auth key, see [`World::client_info`]), `invokeAfterMsg`,
+//!   `invokeAfterMsgs` and `invokeWithoutUpdates` are unwrapped and the inner query answered,
+//!   up to 8 levels deep.
+//! - **Updates**: private and basic-group messages go through each user's common box (pts per
+//!   user, message ids per user), channel messages through the channel's pts. Every update
+//!   pushed through [`Outbox`] is an `updates` with `seq` 0 (pts orders them), pushed to every
+//!   auth key of the users concerned except the one that made the request.
+//!   `updates.getDifference` returns the new messages a user missed (at most 100 a
+//!   `differenceSlice`; `differenceTooLong` past the last 1000).
+//! - **Privacy**: rules apply in order, the first that matches the viewer decides, none
+//!   matching denies; a key nobody set allows everybody, except `phone_number` (contacts only).
+//!   `phone_number` hides the phone in `user`, `about` the bio in `userFull`, `added_by_phone`
+//!   hides the user from `contacts.resolvePhone`/`importContacts`, `chat_invite` turns an
+//!   invitation into a `missingInvitee`.
+//!
+//! # Methods
+//!
+//! `help.getConfig` (dc_options from `CallContext::dcs`), `help.getNearestDc`,
+//! `help.getAppConfig`; `auth.sendCode`, `auth.signIn`, `auth.signUp`,
+//! `auth.importBotAuthorization`, `auth.exportAuthorization`, `auth.importAuthorization`,
+//! `auth.logOut`; `users.getUsers`, `users.getFullUser`; `contacts.resolveUsername`,
+//! `contacts.resolvePhone`, `contacts.getContacts`, `contacts.importContacts`;
+//! `account.updateProfile`, `account.updateUsername`, `account.setPrivacy`,
+//! `account.getPrivacy`; `messages.getChats`, `messages.getDialogs` (always empty),
+//! `messages.sendMessage`; `channels.getChannels`, `channels.getParticipants`,
+//! `channels.inviteToChannel`, `channels.createChannel`; `updates.getState`,
+//! `updates.getDifference`. Any other method answers 400 `METHOD_NOT_IMPLEMENTED`; a body
+//! that does not decode (or an unknown constructor) 400 `INPUT_METHOD_INVALID`.
+//!
+//! # Tests
+//!
+//! The admin methods of [`World`] read the state after a client acted: [`World::user`],
+//! [`World::privacy`], [`World::channel`], [`World::chat`], [`World::messages`],
+//! [`World::method_count`], [`World::login_code`], [`World::signed_in_user`]; and
+//! [`World::set_flood_wait`] makes a method answer 420 `FLOOD_WAIT_X`.
 #![warn(missing_docs)]
 
 use std::net::SocketAddr;

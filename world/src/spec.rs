@@ -187,7 +187,10 @@ impl fmt::Display for WorldError {
         match &self.kind {
             WorldErrorKind::Io(e) => write!(f, "{place}: cannot read: {e}"),
             WorldErrorKind::TooLarge(n) => {
-                write!(f, "{place}: {n} bytes, more than the {MAX_FILE_LEN} allowed")
+                write!(
+                    f,
+                    "{place}: {n} bytes, more than the {MAX_FILE_LEN} allowed"
+                )
             }
             WorldErrorKind::Syntax {
                 line,

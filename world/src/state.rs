@@ -298,7 +298,10 @@ impl State {
             ));
         }
         if !(1..=1000).contains(&spec.default_dc) {
-            return bad(format!("default_dc {} is not a DC id (1..=1000)", spec.default_dc));
+            return bad(format!(
+                "default_dc {} is not a DC id (1..=1000)",
+                spec.default_dc
+            ));
         }
         let mut users = BTreeMap::new();
         let mut taken: BTreeMap<String, String> = BTreeMap::new();
@@ -342,14 +345,24 @@ impl State {
                 return bad(format!("{who}: a bot has a bot_token, and only a bot"));
             }
             if let Some(t) = &u.bot_token {
-                if t.len() < 8 || !t.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-') {
-                    return bad(format!("{who}: bot_token must be 8 or more of A-Z, a-z, 0-9, _ and -"));
+                if t.len() < 8
+                    || !t
+                        .bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+                {
+                    return bad(format!(
+                        "{who}: bot_token must be 8 or more of A-Z, a-z, 0-9, _ and -"
+                    ));
                 }
             }
             let mut privacy = BTreeMap::new();
             for p in &u.privacy {
                 if !PRIVACY_KEYS.contains(&p.key.as_str()) {
-                    return bad(format!("{who}: unknown privacy key {:?} (one of {})", p.key, PRIVACY_KEYS.join(", ")));
+                    return bad(format!(
+                        "{who}: unknown privacy key {:?} (one of {})",
+                        p.key,
+                        PRIVACY_KEYS.join(", ")
+                    ));
                 }
                 let mut rules = Vec::new();
                 for r in &p.rules {
@@ -384,7 +397,10 @@ impl State {
         for u in &spec.users {
             for c in &u.contacts {
                 if !users.contains_key(c) || *c == u.id {
-                    return bad(format!("user {}: contact {c} is not another user of the world", u.id));
+                    return bad(format!(
+                        "user {}: contact {c} is not another user of the world",
+                        u.id
+                    ));
                 }
             }
             if let Some(rec) = users.get_mut(&u.id) {
@@ -395,13 +411,18 @@ impl State {
         for c in &spec.chats {
             let who = format!("chat {}", c.id);
             if c.id <= 0 || c.id >= 1_000_000_000_000 || chats.contains_key(&c.id) {
-                return bad(format!("{who}: id must be positive, below 10^12 and unique"));
+                return bad(format!(
+                    "{who}: id must be positive, below 10^12 and unique"
+                ));
             }
             if c.title.trim().is_empty() || c.title.chars().count() > 128 {
                 return bad(format!("{who}: title must be 1 to 128 characters"));
             }
             let mut members: BTreeSet<i64> = BTreeSet::new();
-            for m in std::iter::once(&c.creator).chain(&c.admins).chain(&c.members) {
+            for m in std::iter::once(&c.creator)
+                .chain(&c.admins)
+                .chain(&c.members)
+            {
                 if !users.contains_key(m) {
                     return bad(format!("{who}: member {m} is not a user of the world"));
                 }
@@ -422,7 +443,9 @@ impl State {
         for c in &spec.channels {
             let who = format!("channel {}", c.id);
             if c.id <= 0 || c.id >= 1_000_000_000_000 || channels.contains_key(&c.id) {
-                return bad(format!("{who}: id must be positive, below 10^12 and unique"));
+                return bad(format!(
+                    "{who}: id must be positive, below 10^12 and unique"
+                ));
             }
             if c.title.trim().is_empty() || c.title.chars().count() > 128 {
                 return bad(format!("{who}: title must be 1 to 128 characters"));
@@ -439,7 +462,10 @@ impl State {
                 }
             }
             let mut members: BTreeSet<i64> = BTreeSet::new();
-            for m in std::iter::once(&c.creator).chain(&c.admins).chain(&c.members) {
+            for m in std::iter::once(&c.creator)
+                .chain(&c.admins)
+                .chain(&c.members)
+            {
                 if !users.contains_key(m) {
                     return bad(format!("{who}: member {m} is not a user of the world"));
                 }
@@ -541,8 +567,13 @@ impl State {
     }
 
     fn in_chat_or_channel(&self, id: i64, user: i64) -> bool {
-        self.chats.get(&id).is_some_and(|c| c.members.contains(&user))
-            || self.channels.get(&id).is_some_and(|c| c.members.contains(&user))
+        self.chats
+            .get(&id)
+            .is_some_and(|c| c.members.contains(&user))
+            || self
+                .channels
+                .get(&id)
+                .is_some_and(|c| c.members.contains(&user))
     }
 
     /// Whether `owner`'s rules for `key` let `viewer` see or do it. Rules apply in order, the
@@ -577,9 +608,7 @@ impl State {
                 Rule::AllowChats(l) if l.iter().any(|c| self.in_chat_or_channel(*c, viewer)) => {
                     Some(true)
                 }
-                Rule::DisallowChats(l)
-                    if l.iter().any(|c| self.in_chat_or_channel(*c, viewer)) =>
-                {
+                Rule::DisallowChats(l) if l.iter().any(|c| self.in_chat_or_channel(*c, viewer)) => {
                     Some(false)
                 }
                 _ => None,
@@ -719,11 +748,15 @@ impl State {
     /// Drops the oldest entries of a map keyed by insertion serials past [`MAX_PENDING`].
     pub fn trim_pending(&mut self) {
         while self.codes.len() > MAX_PENDING {
-            let Some(k) = self.codes.keys().next().cloned() else { break };
+            let Some(k) = self.codes.keys().next().cloned() else {
+                break;
+            };
             self.codes.remove(&k);
         }
         while self.exports.len() > MAX_PENDING {
-            let Some(k) = self.exports.keys().next().copied() else { break };
+            let Some(k) = self.exports.keys().next().copied() else {
+                break;
+            };
             self.exports.remove(&k);
         }
     }

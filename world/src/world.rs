@@ -62,6 +62,18 @@ pub struct ChatView {
     pub members: Vec<i64>,
 }
 
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let st = self.lock();
+        f.debug_struct("World")
+            .field("users", &st.users.len())
+            .field("chats", &st.chats.len())
+            .field("channels", &st.channels.len())
+            .field("auth_keys", &st.auths.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl World {
     /// The built-in default world (described in the crate docs).
     pub fn builtin() -> World {
@@ -69,6 +81,11 @@ impl World {
             Ok(w) => w,
             Err(e) => unreachable!("the built-in world is consistent: {e}"),
         }
+    }
+
+    /// The description of the built-in world (to write it to a file and change it).
+    pub fn builtin_spec() -> WorldSpec {
+        crate::builtin::spec()
     }
 
     /// A world from its description; an inconsistent one (duplicate ids, unknown members,
