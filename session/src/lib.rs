@@ -330,3 +330,57 @@ pub trait SessionStore: Send + Sync {
         self.set_update_state(&state)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_read_well() {
+        let path = PathBuf::from("/tmp/a.session");
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let cases: [(StoreError, &str); 5] = [
+            (
+                StoreError::Io {
+                    path: path.clone(),
+                    action: "open the session's lock file",
+                    source: io,
+                },
+                "/tmp/a.session: could not open the session's lock file: denied",
+            ),
+            (
+                StoreError::Database {
+                    path: path.clone(),
+                    action: "store peers",
+                    source: "database or disk is full".into(),
+                },
+                "session file /tmp/a.session: could not store peers: database or disk is full",
+            ),
+            (
+                StoreError::Corrupt {
+                    path: path.clone(),
+                    detail: "database disk image is malformed".into(),
+                },
+                "session file /tmp/a.session is corrupt: database disk image is malformed",
+            ),
+            (
+                StoreError::Foreign {
+                    path: path.clone(),
+                    application_id: Some(-1),
+                },
+                "/tmp/a.session is not a tlgen session file: it is an SQLite database of \
+                 another application (application_id 0xffffffff)",
+            ),
+            (StoreError::Other("x".into()), "x"),
+        ];
+        for (err, text) in cases {
+            assert_eq!(err.to_string(), text);
+        }
+        let err = StoreError::Io {
+            path,
+            action: "a",
+            source: std::io::Error::other("b"),
+        };
+        assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "b");
+    }
+}

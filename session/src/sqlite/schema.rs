@@ -142,7 +142,13 @@ pub(super) fn migrate(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
     for version in from..CURRENT {
         match version {
             1 => migrate_1(tx)?,
-            _ => unreachable!("no migration from version {version}"),
+            // `from` comes from a checked header (1 ..= CURRENT - 1): never reached.
+            _ => {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                    Some(format!("no migration from schema version {version}")),
+                ))
+            }
         }
         tx.pragma_update(None, "user_version", version + 1)?;
     }
