@@ -21,6 +21,9 @@ const MAX_MESSAGE: usize = 4096;
 const MAX_INVITE: usize = 200;
 /// Most members a channel may have.
 const MAX_MEMBERS: usize = 200_000;
+/// Most ids one `users.getUsers`, `messages.getChats` or `channels.getChannels` answers for
+/// (the rest are left out), so that an answer stays a small multiple of its request.
+const MAX_IDS: usize = 200;
 /// Most messages kept in the world's log of sent messages.
 const MAX_STORED: usize = 100_000;
 
@@ -635,6 +638,7 @@ fn get_users(
     Ok(req
         .id
         .iter()
+        .take(MAX_IDS)
         .filter_map(|i| input_user(st, me, i).ok())
         .map(|u| st.render_user(me, u))
         .collect())
@@ -1106,7 +1110,7 @@ fn get_chats(
 ) -> R<enums::messages::Chats> {
     let me = me(st, ctx)?;
     let mut chats = Vec::new();
-    for id in &req.id {
+    for id in req.id.iter().take(MAX_IDS) {
         if !st.chats.contains_key(id) {
             return Err(bad("PEER_ID_INVALID"));
         }
@@ -1137,7 +1141,7 @@ fn get_channels(
 ) -> R<enums::messages::Chats> {
     let me = me(st, ctx)?;
     let mut chats = Vec::new();
-    for input in &req.id {
+    for input in req.id.iter().take(MAX_IDS) {
         let id = input_channel(st, me, input)?;
         readable_channel(st, me, id)?;
         chats.push(st.render_channel(me, id));
