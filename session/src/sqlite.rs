@@ -24,7 +24,9 @@ mod schema;
 /// it, `<file>.lock`, locked with the operating system's advisory lock), so that a second
 /// client, in this process or another, gets [`StoreError::InUse`] instead of two clients
 /// writing one session. The lock ends when the store is dropped or the process ends, however
-/// it ends.
+/// it ends. The lock file stays when the store closes (it holds nothing; removing it could
+/// let two clients lock two different files); a new session file is created readable by its
+/// owner only (on Unix), since it holds auth keys.
 ///
 /// The file is checked before anything is written to it: a file that is not SQLite, belongs
 /// to another application, is damaged, or was written by a newer version of this crate gives
@@ -105,6 +107,7 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let lock = lock(&path)?;
         precheck(&path)?;
+        create_private(&path)?;
         let mut conn = connect(&path)?;
         let found = inspect(&conn, &path)?;
         prepare(&mut conn, &path, found)?;
@@ -184,6 +187,24 @@ fn lock(path: &Path) -> Result<File, StoreError> {
         Err(TryLockError::Error(source)) => Err(StoreError::Io {
             path: lock_path,
             action: "lock the session's lock file",
+            source,
+        }),
+    }
+}
+
+/// Creates the session file, if there is none, readable and writable by its owner only (on
+/// Unix): it holds auth keys. SQLite gives its WAL file the same permissions.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            action: "create the session file",
             source,
         }),
     }

@@ -156,6 +156,20 @@ fn a_new_file_gets_the_current_schema_and_application_id() {
     let dir = tempfile::tempdir().unwrap();
     let path = session(&dir);
     SqliteStore::open(&path).unwrap().close().unwrap();
+    // Nothing is left beside it but the lock file (the WAL is folded in at close), and the
+    // file is its owner's alone.
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["test.session", "test.session.lock"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "mode {mode:o}");
+    }
     let conn = Connection::open(&path).unwrap();
     let app: i32 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
