@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tlgen_loopback::{KeyPair, Server, ServerHandle};
+use tlgen_runtime::crypto::Direction;
 use tlgen_runtime::crypto::{RsaPrivateKey, RsaPublicKey};
-use tlgen_runtime::mtproto::envelope::MessageKey;
+use tlgen_runtime::mtproto::envelope::{self, Header, MessageKey};
 use tlgen_runtime::mtproto::handshake::{
     self, parse_plain_message, plain_message, AuthKey, ClientForm, ClientStep,
 };
@@ -62,6 +63,8 @@ pub const NOTIFY: u32 = 0x3333_3333;
 /// `whoami#55555555`: answers the DC the request reached and the number of DCs (two ints).
 pub const WHOAMI: u32 = 0x5555_5555;
 pub const UPDATE: u32 = 0x4444_4444;
+/// `panic#66666666`: the service panics.
+pub const PANIC: u32 = 0x6666_6666;
 pub const BOOL_TRUE: [u8; 4] = [0xb5, 0x75, 0x72, 0x99];
 
 #[derive(Default)]
@@ -89,6 +92,7 @@ impl Service for TestService {
                 out.extend_from_slice(&(ctx.dcs.len() as i32).to_le_bytes());
                 Reply::Result(out)
             }
+            PANIC => panic!("the test service was asked to panic"),
             _ => Reply::error(400, "METHOD_NOT_IMPLEMENTED"),
         }
     }
@@ -266,6 +270,8 @@ pub struct Client {
     pub session_id: i64,
     /// Events received and not yet taken by `call`/`wait_for`.
     pub events: Vec<Event>,
+    /// The codes of the re-sends `result` followed.
+    pub resent: Vec<i32>,
 }
 
 impl Client {
@@ -298,6 +304,7 @@ impl Client {
             session,
             session_id,
             events: Vec::new(),
+            resent: Vec::new(),
         }
     }
 
@@ -353,8 +360,11 @@ impl Client {
                     Event::Resent {
                         old_msg_id,
                         new_msg_id,
-                        ..
-                    } if old_msg_id == msg_id => msg_id = new_msg_id,
+                        code,
+                    } if old_msg_id == msg_id => {
+                        self.resent.push(code);
+                        msg_id = new_msg_id;
+                    }
                     other => self.events.push(other),
                 }
             }
@@ -364,6 +374,26 @@ impl Client {
             self.flush().await;
             self.recv().await.expect("the connection closed");
         }
+    }
+
+    /// Encrypts `body` as one message with the given header fields (for hand-made payloads:
+    /// re-sent ids, containers).
+    pub fn seal(&self, msg_id: i64, seq_no: i32, body: &[u8]) -> Vec<u8> {
+        let header = Header {
+            salt: self.session.salt(),
+            session_id: self.session_id,
+            msg_id,
+            seq_no,
+        };
+        envelope::encrypt(
+            &MessageKey::from(&self.key),
+            Direction::ClientToServer,
+            &header,
+            body,
+            &mut random,
+        )
+        .unwrap()
+        .payload
     }
 
     /// Sends one request and waits for its answer.
@@ -406,4 +436,23 @@ pub fn rss_kib() -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// A msg_container of `(msg_id, seq_no, body)` messages.
+pub fn container(messages: &[(i64, i32, Vec<u8>)]) -> Vec<u8> {
+    let mut out = 0x73f1_f8dcu32.to_le_bytes().to_vec();
+    out.extend_from_slice(&(messages.len() as u32).to_le_bytes());
+    for (id, seq, body) in messages {
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&seq.to_le_bytes());
+        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend_from_slice(body);
+    }
+    out
+}
+
+/// A client msg_id for now (plus `n` steps of 4).
+pub fn client_msg_id(n: i64) -> i64 {
+    let now = now();
+    ((now.as_secs() as i64) << 32 | (now.subsec_nanos() as i64) << 2 & 0xffff_fff0) + 4 * n
 }
