@@ -1,0 +1,732 @@
+//! The background task that owns the connection and the MTProto session.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{sleep, sleep_until, timeout, Instant, MissedTickBehavior};
+use tracing::{debug, info, warn};
+
+use tlgen_runtime::crypto::RsaPublicKey;
+use tlgen_runtime::mtproto::envelope::MessageKey;
+use tlgen_runtime::mtproto::handshake::AuthKey;
+use tlgen_runtime::mtproto::schema::functions;
+use tlgen_runtime::mtproto::session::{self, Event, Session, SessionError};
+use tlgen_runtime::transport::{DynCodec, Frame, TransportError};
+use tlgen_session::{DcEntry, SessionStore};
+
+use crate::config::{Backoff, Config, Transport, Wrapper};
+use crate::conn::{self, random_fill, unix_now, Link, READ_CHUNK};
+use crate::error::{InvocationError, RpcError};
+use crate::updates::{Update, UpdateSender};
+
+/// A request sent again under its own msg_id must still be inside the server's 300 s window
+/// for msg_ids, with a margin for clock drift and transit; older ones cannot be told from new
+/// ones by the server and are reported as [`InvocationError::MayHaveRun`].
+const RESEND_MAX_AGE: i64 = 240;
+/// Acks owed to the server go out with the next request, or alone after this delay.
+const ACK_DELAY: Duration = Duration::from_millis(100);
+/// ... or at once when this many are owed.
+const ACK_BATCH: usize = 512;
+/// Commands taken from the channel in one go before the queue is packed.
+const COMMAND_BATCH: usize = 1024;
+/// `get_future_salts` asks for this many salts (one hour each on Telegram).
+const FUTURE_SALTS: i32 = 64;
+/// New salts are asked for when the known ones run out in less than this (seconds).
+const SALT_MARGIN: i64 = 1800;
+
+pub(crate) type Reply = oneshot::Sender<Result<Vec<u8>, InvocationError>>;
+
+/// What a [`Client`](crate::Client) handle asks the task.
+pub(crate) enum Command {
+    /// Send `body` and answer on `reply`.
+    Call { id: u64, body: Vec<u8>, reply: Reply },
+    /// The caller gave up on call `id` (timeout or dropped future).
+    Cancel(u64),
+}
+
+/// Counters shared with the handles.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub connections: AtomicU64,
+    pub key_exchanges: AtomicU64,
+    pub resent: AtomicU64,
+    pub may_have_run: AtomicU64,
+    pub dropped_updates: Arc<AtomicU64>,
+    pub in_flight: AtomicU64,
+}
+
+/// A call pushed into the session.
+struct Pending {
+    call_id: u64,
+    reply: Reply,
+    /// Packed into a payload at least once.
+    sent: bool,
+    /// Sent again under its id after a reconnection: the server may have run it already.
+    resent: bool,
+    /// Its body went through [`Config::wrap_first`].
+    wrapped: bool,
+}
+
+/// A call waiting for a connection.
+struct Waiting {
+    id: u64,
+    body: Vec<u8>,
+    reply: Reply,
+}
+
+/// Why a connection ended.
+enum Exit {
+    /// Every handle is gone.
+    Closed,
+    /// The connection failed; open another.
+    Lost(String),
+}
+
+/// What woke the connection loop.
+enum Wake {
+    Command(Option<Command>),
+    Read(std::io::Result<usize>),
+    Tick,
+    Acks,
+    WriterDone,
+}
+
+pub(crate) struct Task {
+    dc_id: i32,
+    addr: String,
+    transport: Transport,
+    rsa_keys: Vec<RsaPublicKey>,
+    store: Arc<dyn SessionStore>,
+    wrap_first: Option<Wrapper>,
+    backoff: Backoff,
+    connect_timeout: Duration,
+    ping_interval: Duration,
+    disconnect_delay: Duration,
+    ping_timeout: Duration,
+    session_config: session::Config,
+
+    session: Session,
+    /// The server forgot the auth key (transport error 404): exchange a new one.
+    key_lost: bool,
+    pending: BTreeMap<i64, Pending>,
+    by_call: BTreeMap<u64, i64>,
+    waiting: VecDeque<Waiting>,
+    /// The task's own requests (pings, salts) in flight.
+    internal: BTreeSet<i64>,
+    /// A wrapped call was answered on this connection: no more wrapping.
+    wrapped_ok: bool,
+    salts_asked: Option<Instant>,
+    /// The last connection got at least one good payload: reconnect at once.
+    healthy: bool,
+    delay: Duration,
+    cmd_rx: mpsc::UnboundedReceiver<Command>,
+    updates: UpdateSender,
+    counters: Arc<Counters>,
+}
+
+impl Task {
+    /// Opens the first connection (exchanging a key if the store has none) and builds the task.
+    pub(crate) async fn start(
+        config: &Config,
+        cmd_rx: mpsc::UnboundedReceiver<Command>,
+        updates: UpdateSender,
+        counters: Arc<Counters>,
+    ) -> Result<(Self, Link), InvocationError> {
+        let stored = config.store.dc(config.dc_id)?.and_then(|e| e.auth_key);
+        let connect = async {
+            let mut link = conn::open(&config.addr, config.transport, config.dc_id).await?;
+            let session = match stored {
+                Some(key) => {
+                    info!(dc = config.dc_id, "reusing the stored auth key");
+                    // Salt and clock offset unknown: the server corrects both on first use.
+                    new_session(MessageKey::new(key), 0, 0, &config.session)
+                }
+                None => {
+                    let key = conn::exchange_key(&mut link, &config.rsa_keys, config.dc_id).await?;
+                    counters.key_exchanges.fetch_add(1, Ordering::Relaxed);
+                    save_key(&*config.store, config.dc_id, &config.addr, &key);
+                    session_from(&key, &config.session)
+                }
+            };
+            Ok::<_, InvocationError>((link, session))
+        };
+        let (link, session) = timeout(config.connect_timeout, connect)
+            .await
+            .map_err(|_| InvocationError::Timeout)??;
+        let task = Self {
+            dc_id: config.dc_id,
+            addr: config.addr.clone(),
+            transport: config.transport,
+            rsa_keys: config.rsa_keys.clone(),
+            store: config.store.clone(),
+            wrap_first: config.wrap_first.clone(),
+            backoff: config.reconnect,
+            connect_timeout: config.connect_timeout,
+            ping_interval: config.ping_interval,
+            disconnect_delay: config.disconnect_delay,
+            ping_timeout: config.ping_timeout,
+            session_config: config.session.clone(),
+            session,
+            key_lost: false,
+            pending: BTreeMap::new(),
+            by_call: BTreeMap::new(),
+            waiting: VecDeque::new(),
+            internal: BTreeSet::new(),
+            wrapped_ok: false,
+            salts_asked: None,
+            healthy: true,
+            delay: config.reconnect.initial,
+            cmd_rx,
+            updates,
+            counters,
+        };
+        Ok((task, link))
+    }
+
+    /// Serves connections until every handle is dropped.
+    pub(crate) async fn run(mut self, first: Link) {
+        let mut link = Some(first);
+        loop {
+            let current = match link.take() {
+                Some(l) => l,
+                None => match self.reconnect().await {
+                    Some(l) => l,
+                    None => break,
+                },
+            };
+            match self.serve(current).await {
+                Exit::Closed => break,
+                Exit::Lost(reason) => {
+                    warn!(dc = self.dc_id, %reason, in_flight = self.pending.len(), "connection lost");
+                }
+            }
+        }
+        debug!(dc = self.dc_id, "client task ends");
+    }
+
+    /// One connection's life.
+    async fn serve(&mut self, link: Link) -> Exit {
+        let Link {
+            stream,
+            mut codec,
+            mut out,
+        } = link;
+        let (mut rd, wr) = stream.into_split();
+        let (wtx, wrx) = mpsc::unbounded_channel();
+        let mut writer = tokio::spawn(write_loop(wr, wrx));
+        let exit = self.serve_inner(&mut rd, &mut codec, &mut out, &wtx, &mut writer).await;
+        writer.abort();
+        exit
+    }
+
+    async fn serve_inner(
+        &mut self,
+        rd: &mut tokio::net::tcp::OwnedReadHalf,
+        codec: &mut DynCodec,
+        out: &mut Vec<u8>,
+        wtx: &mpsc::UnboundedSender<Vec<u8>>,
+        writer: &mut tokio::task::JoinHandle<std::io::Result<()>>,
+    ) -> Exit {
+        let n = self.counters.connections.fetch_add(1, Ordering::Relaxed) + 1;
+        info!(dc = self.dc_id, addr = %self.addr, connection = n, "connected");
+        self.healthy = false;
+        self.wrapped_ok = false;
+        self.start_connection();
+        let mut buf = vec![0u8; READ_CHUNK];
+        let tick = (self.ping_interval.min(self.ping_timeout) / 2).max(Duration::from_millis(5));
+        let mut housekeeping = tokio::time::interval(tick);
+        housekeeping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut next_ping = Instant::now() + self.ping_interval;
+        let mut ping_out: Option<Instant> = None;
+        let mut ack_deadline: Option<Instant> = None;
+        let mut flush_now = true;
+        loop {
+            if flush_now {
+                if let Err(reason) = self.flush(codec, out, wtx) {
+                    return Exit::Lost(reason);
+                }
+                ack_deadline = None;
+            } else if ack_deadline.is_none() && self.session.pending_acks() > 0 {
+                ack_deadline = Some(Instant::now() + ACK_DELAY);
+            }
+            self.counters.in_flight.store(
+                (self.pending.len() + self.waiting.len()) as u64,
+                Ordering::Relaxed,
+            );
+            let wake = tokio::select! {
+                cmd = self.cmd_rx.recv() => Wake::Command(cmd),
+                read = rd.read(&mut buf) => Wake::Read(read),
+                _ = housekeeping.tick() => Wake::Tick,
+                _ = sleep_until(ack_deadline.unwrap_or_else(Instant::now)), if ack_deadline.is_some() => Wake::Acks,
+                _ = &mut *writer => Wake::WriterDone,
+            };
+            match wake {
+                Wake::Command(None) => return Exit::Closed,
+                Wake::Command(Some(cmd)) => {
+                    self.command(cmd, true);
+                    for _ in 1..COMMAND_BATCH {
+                        match self.cmd_rx.try_recv() {
+                            Ok(cmd) => self.command(cmd, true),
+                            Err(_) => break,
+                        }
+                    }
+                    flush_now = self.session.queued() > 0;
+                }
+                Wake::Read(Ok(0)) => return Exit::Lost("the server closed the connection".into()),
+                Wake::Read(Err(e)) => return Exit::Lost(format!("read failed: {e}")),
+                Wake::Read(Ok(n)) => {
+                    ping_out = None;
+                    codec.push(&buf[..n]);
+                    if let Err(reason) = self.read_frames(codec) {
+                        return Exit::Lost(reason);
+                    }
+                    flush_now =
+                        self.session.queued() > 0 || self.session.pending_acks() >= ACK_BATCH;
+                }
+                Wake::Acks => flush_now = true,
+                Wake::WriterDone => return Exit::Lost("write failed".into()),
+                Wake::Tick => {
+                    let now = Instant::now();
+                    if let Some(since) = ping_out {
+                        if now.duration_since(since) >= self.ping_timeout {
+                            return Exit::Lost(format!(
+                                "nothing received for {:?} after a ping",
+                                self.ping_timeout
+                            ));
+                        }
+                    }
+                    if now >= next_ping {
+                        self.ping();
+                        next_ping = now + self.ping_interval;
+                        ping_out.get_or_insert(now);
+                    }
+                    self.maybe_ask_salts();
+                    flush_now = self.session.queued() > 0;
+                }
+            }
+        }
+    }
+
+    /// Everything at the start of a connection: calls not answered go again under their ids,
+    /// calls that waited for the connection are queued.
+    fn start_connection(&mut self) {
+        for id in std::mem::take(&mut self.internal) {
+            self.session.forget(id);
+        }
+        let server_now = self.session.server_now(unix_now());
+        let again = self.session.requeue_unanswered();
+        let mut resent = 0u64;
+        for id in again {
+            let age = server_now.saturating_sub(id >> 32);
+            match self.pending.get_mut(&id) {
+                Some(_) if age > RESEND_MAX_AGE => {
+                    self.session.forget(id);
+                    self.fail(
+                        id,
+                        InvocationError::MayHaveRun {
+                            reason: "too old to be sent again under its msg_id",
+                        },
+                    );
+                }
+                Some(p) => {
+                    p.resent = true;
+                    resent += 1;
+                }
+                None => {
+                    self.session.forget(id);
+                }
+            }
+        }
+        if resent > 0 {
+            self.counters.resent.fetch_add(resent, Ordering::Relaxed);
+            info!(dc = self.dc_id, count = resent, "sending unanswered calls again under their msg_ids");
+        }
+        for w in std::mem::take(&mut self.waiting) {
+            self.push_call(w.id, w.body, w.reply);
+        }
+        self.maybe_ask_salts();
+    }
+
+    /// Fails call `msg_id` with `error`.
+    fn fail(&mut self, msg_id: i64, error: InvocationError) {
+        if let Some(p) = self.pending.remove(&msg_id) {
+            self.by_call.remove(&p.call_id);
+            if matches!(error, InvocationError::MayHaveRun { .. }) {
+                self.counters.may_have_run.fetch_add(1, Ordering::Relaxed);
+                warn!(dc = self.dc_id, msg_id, %error, "call not settled");
+            }
+            let _ = p.reply.send(Err(error));
+        }
+    }
+
+    fn command(&mut self, cmd: Command, connected: bool) {
+        match cmd {
+            Command::Call { id, body, reply } => {
+                if connected {
+                    self.push_call(id, body, reply);
+                } else {
+                    self.waiting.push_back(Waiting { id, body, reply });
+                }
+            }
+            Command::Cancel(id) => {
+                if let Some(msg_id) = self.by_call.remove(&id) {
+                    self.pending.remove(&msg_id);
+                    self.session.forget(msg_id);
+                } else {
+                    self.waiting.retain(|w| w.id != id);
+                }
+            }
+        }
+    }
+
+    fn push_call(&mut self, id: u64, body: Vec<u8>, reply: Reply) {
+        if reply.is_closed() {
+            return;
+        }
+        let (body, wrapped) = match &self.wrap_first {
+            Some(wrap) if !self.wrapped_ok => (wrap(body), true),
+            _ => (body, false),
+        };
+        let msg_id = self.session.push(unix_now(), body, true);
+        self.pending.insert(
+            msg_id,
+            Pending {
+                call_id: id,
+                reply,
+                sent: false,
+                resent: false,
+                wrapped,
+            },
+        );
+        self.by_call.insert(id, msg_id);
+    }
+
+    fn ping(&mut self) {
+        let mut id = [0; 8];
+        random_fill(&mut id);
+        let ping = functions::PingDelayDisconnect {
+            ping_id: i64::from_le_bytes(id),
+            disconnect_delay: i32::try_from(self.disconnect_delay.as_secs()).unwrap_or(i32::MAX),
+        };
+        let msg_id = self.session.push_request(unix_now(), &ping);
+        self.internal.insert(msg_id);
+    }
+
+    /// Asks for future salts when the known ones run out within [`SALT_MARGIN`] (at most once
+    /// a minute).
+    fn maybe_ask_salts(&mut self) {
+        if self
+            .salts_asked
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(60))
+        {
+            return;
+        }
+        let now = unix_now();
+        let server_now = self.session.server_now(now);
+        let needed = self
+            .session
+            .salts_valid_until()
+            .is_none_or(|until| until - server_now < SALT_MARGIN);
+        if needed {
+            let msg_id = self
+                .session
+                .push_request(now, &functions::GetFutureSalts { num: FUTURE_SALTS });
+            self.internal.insert(msg_id);
+            self.salts_asked = Some(Instant::now());
+        }
+    }
+
+    /// Packs everything queued and hands the bytes to the writer.
+    fn flush(
+        &mut self,
+        codec: &mut DynCodec,
+        out: &mut Vec<u8>,
+        wtx: &mpsc::UnboundedSender<Vec<u8>>,
+    ) -> Result<(), String> {
+        let now = unix_now();
+        loop {
+            match self.session.pack(now, &mut random_fill) {
+                Ok(Some(packet)) => {
+                    for id in &packet.msg_ids {
+                        if let Some(p) = self.pending.get_mut(id) {
+                            p.sent = true;
+                        }
+                    }
+                    codec
+                        .send(&packet.payload, false, out)
+                        .map_err(|e| format!("cannot frame a payload: {e}"))?;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    // Only a body past the length field's range gets here; it was dropped.
+                    warn!(dc = self.dc_id, error = %e, "a message could not be sealed");
+                    break;
+                }
+            }
+        }
+        if !out.is_empty() {
+            wtx.send(std::mem::take(out))
+                .map_err(|_| "the writer stopped".to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Reads every whole frame received so far.
+    fn read_frames(&mut self, codec: &mut DynCodec) -> Result<(), String> {
+        loop {
+            match codec.next_frame() {
+                Ok(None) => return Ok(()),
+                Ok(Some(Frame::Payload { data, .. })) => self.receive(&data)?,
+                Ok(Some(Frame::QuickAck(_))) => {}
+                Ok(Some(Frame::ServerError { code })) => {
+                    if code == 404 {
+                        // The server does not know the auth key: a new one is needed, and a
+                        // new session with it.
+                        self.key_lost = true;
+                    }
+                    return Err(TransportError::Server { code }.to_string());
+                }
+                Err(e) => return Err(format!("transport: {e}")),
+            }
+        }
+    }
+
+    fn receive(&mut self, payload: &[u8]) -> Result<(), String> {
+        match self.session.unpack(unix_now(), payload) {
+            Ok(events) => {
+                self.healthy = true;
+                self.delay = self.backoff.initial;
+                for event in events {
+                    self.event(event);
+                }
+                Ok(())
+            }
+            // A payload that does not open with our key (garbage, a wrong msg_key): the stream
+            // cannot be trusted any more.
+            Err(SessionError::Envelope(e)) => Err(format!("bad encrypted payload: {e}")),
+            Err(e) => {
+                debug!(dc = self.dc_id, error = %e, "payload dropped");
+                Ok(())
+            }
+        }
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Result { req_msg_id, result } => {
+                if self.internal.remove(&req_msg_id) {
+                    return;
+                }
+                let Some(p) = self.pending.remove(&req_msg_id) else {
+                    return;
+                };
+                self.by_call.remove(&p.call_id);
+                let answer = match result {
+                    Ok(body) => {
+                        if p.wrapped {
+                            self.wrapped_ok = true;
+                        }
+                        Ok(body)
+                    }
+                    Err(e) => Err(InvocationError::from_rpc(RpcError::new(
+                        e.error_code,
+                        &e.error_message,
+                    ))),
+                };
+                let _ = p.reply.send(answer);
+            }
+            Event::Resent {
+                old_msg_id,
+                new_msg_id,
+                code,
+            } => {
+                if old_msg_id == new_msg_id {
+                    return;
+                }
+                if self.internal.remove(&old_msg_id) {
+                    self.internal.insert(new_msg_id);
+                    return;
+                }
+                let Some(p) = self.pending.remove(&old_msg_id) else {
+                    self.session.forget(new_msg_id);
+                    return;
+                };
+                if p.resent {
+                    // Sent before the reconnection, perhaps received: a new id could run it twice.
+                    self.session.forget(new_msg_id);
+                    self.pending.insert(old_msg_id, p);
+                    self.fail(
+                        old_msg_id,
+                        InvocationError::MayHaveRun {
+                            reason: "the server refused it when it was sent again, and only a new msg_id would pass",
+                        },
+                    );
+                } else {
+                    debug!(dc = self.dc_id, old_msg_id, new_msg_id, code, "server refused a message; sent again");
+                    self.by_call.insert(p.call_id, new_msg_id);
+                    self.pending.insert(new_msg_id, Pending { sent: false, ..p });
+                }
+            }
+            Event::Rejected { msg_id, code } => {
+                if !self.internal.remove(&msg_id) {
+                    self.fail(msg_id, InvocationError::BadMessage { code });
+                }
+            }
+            Event::NewSession { first_msg_id, .. } => {
+                debug!(dc = self.dc_id, first_msg_id, "server created a new session");
+                self.updates.deliver(Update::NewSession);
+            }
+            Event::Message { body, .. } => self.updates.deliver(Update::Body(body)),
+            Event::Pong { msg_id, .. } => {
+                self.internal.remove(&msg_id);
+            }
+            Event::FutureSalts { req_msg_id, .. } => {
+                self.internal.remove(&req_msg_id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Opens a new connection with a growing delay between failures; calls keep arriving
+    /// meanwhile (they wait). `None` when every handle is gone.
+    async fn reconnect(&mut self) -> Option<Link> {
+        let mut failures = 0u32;
+        let mut delay = if self.healthy {
+            Duration::ZERO
+        } else {
+            self.delay
+        };
+        loop {
+            if !delay.is_zero() {
+                debug!(dc = self.dc_id, ?delay, "waiting before reconnecting");
+                let pause = sleep(delay);
+                tokio::pin!(pause);
+                loop {
+                    tokio::select! {
+                        _ = &mut pause => break,
+                        cmd = self.cmd_rx.recv() => match cmd {
+                            Some(cmd) => self.command(cmd, false),
+                            None => return None,
+                        },
+                    }
+                }
+            }
+            let last_error = match timeout(self.connect_timeout, self.establish()).await {
+                Ok(Ok(link)) => return Some(link),
+                Ok(Err(e)) => e,
+                Err(_) => InvocationError::Timeout,
+            };
+            failures += 1;
+            warn!(dc = self.dc_id, attempt = failures, error = %last_error, "reconnection failed");
+            delay = if delay.is_zero() {
+                self.backoff.initial
+            } else {
+                (delay * 2).min(self.backoff.max)
+            };
+            self.delay = delay;
+            if failures >= self.backoff.attempts.max(1) {
+                self.give_up(&last_error);
+                // Idle until someone calls again.
+                match self.cmd_rx.recv().await {
+                    Some(cmd) => self.command(cmd, false),
+                    None => return None,
+                }
+                failures = 0;
+                delay = Duration::ZERO;
+            }
+        }
+    }
+
+    /// No connection came back: every call in flight ends.
+    fn give_up(&mut self, last_error: &InvocationError) {
+        let ids: Vec<i64> = self.pending.keys().copied().collect();
+        for id in ids {
+            self.session.forget(id);
+            let sent = self.pending.get(&id).is_some_and(|p| p.sent);
+            let error = if sent {
+                InvocationError::MayHaveRun {
+                    reason: "it was sent and no connection came back",
+                }
+            } else {
+                last_error.clone()
+            };
+            self.fail(id, error);
+        }
+        for w in std::mem::take(&mut self.waiting) {
+            let _ = w.reply.send(Err(last_error.clone()));
+        }
+        self.counters.in_flight.store(0, Ordering::Relaxed);
+    }
+
+    /// Opens TCP, and exchanges a new key first if the server lost ours.
+    async fn establish(&mut self) -> Result<Link, InvocationError> {
+        let mut link = conn::open(&self.addr, self.transport, self.dc_id).await?;
+        if self.key_lost {
+            let key = conn::exchange_key(&mut link, &self.rsa_keys, self.dc_id).await?;
+            self.counters.key_exchanges.fetch_add(1, Ordering::Relaxed);
+            save_key(&*self.store, self.dc_id, &self.addr, &key);
+            self.key_lost = false;
+            // A new key is a new session: what was sent under the old one cannot be settled.
+            self.session = session_from(&key, &self.session_config);
+            let ids: Vec<i64> = self.pending.keys().copied().collect();
+            for id in ids {
+                let sent = self.pending.get(&id).is_some_and(|p| p.sent);
+                let error = if sent {
+                    InvocationError::MayHaveRun {
+                        reason: "the server lost the auth key it was sent under",
+                    }
+                } else {
+                    InvocationError::Transport(TransportError::Server { code: 404 })
+                };
+                self.fail(id, error);
+            }
+            self.internal.clear();
+        }
+        Ok(link)
+    }
+}
+
+fn new_session(key: MessageKey, salt: i64, offset: i64, config: &session::Config) -> Session {
+    let mut id = [0; 8];
+    random_fill(&mut id);
+    Session::client(key, i64::from_le_bytes(id), salt, offset).with_config(config.clone())
+}
+
+fn session_from(key: &AuthKey, config: &session::Config) -> Session {
+    new_session(
+        MessageKey::from(key),
+        key.server_salt,
+        key.server_time_offset,
+        config,
+    )
+}
+
+/// Keeps a new key in the store; a store failure is logged (the key still serves this run).
+fn save_key(store: &dyn SessionStore, dc: i32, addr: &str, key: &AuthKey) {
+    let entry = DcEntry {
+        id: dc,
+        addr: addr.to_owned(),
+        auth_key: Some(key.key),
+    };
+    if let Err(e) = store.set_dc(&entry) {
+        warn!(dc, error = %e, "could not store the auth key");
+    }
+}
+
+async fn write_loop(
+    mut wr: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+) -> std::io::Result<()> {
+    while let Some(mut buf) = rx.recv().await {
+        while let Ok(more) = rx.try_recv() {
+            buf.extend_from_slice(&more);
+        }
+        wr.write_all(&buf).await?;
+    }
+    Ok(())
+}

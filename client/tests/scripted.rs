@@ -1,0 +1,451 @@
+//! The client against the scripted server of tests/common: concurrency, reconnection without
+//! loss or double runs, flood waits, salts, clocks, garbage, silence, stored keys, migration,
+//! cancellation, updates and the first-call wrapper.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{bounded, echo, plain, Ctx, Faults, Garbage, Handler, MemoryStore, Reply, ScriptServer};
+use tlgen_client::{CallOptions, Client, InvocationError, Update};
+use tlgen_runtime::mtproto::schema::{enums, functions};
+use tlgen_session::SessionStore;
+
+async fn next(updates: &mut tlgen_client::Updates) -> Update {
+    tokio::time::timeout(Duration::from_secs(5), updates.recv())
+        .await
+        .expect("an update in time")
+        .expect("the client is running")
+}
+
+/// Echoes, except bodies with a 4-byte tag: `FLD<n>` answers FLOOD_WAIT_n the first time,
+/// `FLA<n>` always; `E500` answers 500 INTERNAL twice then succeeds; `RDUP` answers 500
+/// RANDOM_ID_DUPLICATE; `MIGR` answers 303 USER_MIGRATE_2; `HOLD` is never answered;
+/// `UPD<n>` sends n updates first.
+fn scripted() -> Handler {
+    let echo = echo();
+    Arc::new(move |ctx: &mut Ctx, msg_id, body: &[u8]| {
+        let runs = ctx.runs.get(body).copied().unwrap_or(0);
+        let digit = body.get(3).map(|d| u32::from(d.wrapping_sub(b'0'))).unwrap_or(0);
+        match body.get(..3) {
+            Some(b"FLD") if runs == 0 => Reply::Error(420, format!("FLOOD_WAIT_{digit}")),
+            Some(b"FLA") => Reply::Error(420, format!("FLOOD_WAIT_{digit}")),
+            Some(b"SLO") if runs == 0 => Reply::Error(420, format!("SLOW_MODE_WAIT_{digit}")),
+            Some(b"UPD") => {
+                for i in 0..digit {
+                    ctx.updates.push(vec![b'U', i as u8, 0, 0]);
+                }
+                Reply::Ok(body.to_vec())
+            }
+            _ => match body.get(..4) {
+                Some(b"E500") if runs < 2 => Reply::Error(500, "INTERNAL".into()),
+                Some(b"RDUP") => Reply::Error(500, "RANDOM_ID_DUPLICATE".into()),
+                Some(b"MIGR") => Reply::Error(303, "USER_MIGRATE_2".into()),
+                Some(b"HOLD") => Reply::Nothing,
+                _ => echo(ctx, msg_id, body),
+            },
+        }
+    })
+}
+
+/// A unique 16-byte body.
+fn body(tag: &[u8; 4], n: u64) -> Vec<u8> {
+    let mut b = tag.to_vec();
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&n.to_le_bytes());
+    b
+}
+
+async fn setup(faults: Faults) -> (ScriptServer, Client) {
+    let server = ScriptServer::start(scripted(), faults).await;
+    let client = Client::connect(server.config(2, MemoryStore::new()))
+        .await
+        .unwrap();
+    (server, client)
+}
+
+fn assert_each_ran_once(server: &ScriptServer, expected: usize) {
+    let executed = server.stats().executed;
+    assert_eq!(executed.len(), expected, "requests the server ran");
+    let twice: Vec<_> = executed.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(twice.is_empty(), "msg_ids run more than once: {twice:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_calls_from_fifty_tasks_share_one_connection() {
+    bounded(async {
+        let (server, client) = setup(Faults::default()).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for t in 0..50i64 {
+            let client = client.clone();
+            tasks.spawn(async move {
+                let mut calls = tokio::task::JoinSet::new();
+                for i in 0..20i64 {
+                    let client = client.clone();
+                    let ping_id = t * 1000 + i;
+                    calls.spawn(async move {
+                        let enums::Pong::Pong(pong) =
+                            client.send(&functions::Ping { ping_id }).await.unwrap();
+                        assert_eq!(pong.ping_id, ping_id);
+                    });
+                }
+                while let Some(r) = calls.join_next().await {
+                    r.unwrap();
+                }
+            });
+        }
+        while let Some(r) = tasks.join_next().await {
+            r.unwrap();
+        }
+        assert_eq!(client.stats().connections, 1);
+        assert_eq!(server.stats().connections, 1);
+        assert_each_ran_once(&server, 1000);
+        assert_eq!(client.stats().in_flight, 0);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_with_100_calls_in_flight_loses_none_and_runs_none_twice() {
+    bounded(async {
+        // The server runs 60 of them, answers none, and closes the connection.
+        let faults = Faults {
+            drop_after: Some(60),
+            ..Faults::default()
+        };
+        let (server, client) = setup(faults).await;
+        let mut calls = tokio::task::JoinSet::new();
+        for i in 0..100 {
+            let client = client.clone();
+            calls.spawn(async move {
+                let b = body(b"ECHO", i);
+                (client.send_raw(b.clone()).await, b)
+            });
+        }
+        let mut answered = 0;
+        while let Some(r) = calls.join_next().await {
+            let (answer, sent) = r.unwrap();
+            assert_eq!(answer.unwrap(), sent, "each call gets its own answer");
+            answered += 1;
+        }
+        assert_eq!(answered, 100);
+        let stats = server.stats();
+        assert_each_ran_once(&server, 100);
+        assert!(stats.answered_from_cache >= 60, "{stats:?}");
+        assert!(stats.connections >= 2);
+        let mine = client.stats();
+        assert!(mine.resent >= 60, "{mine:?}");
+        assert_eq!(mine.may_have_run, 0);
+        assert!(mine.connections >= 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn flood_waits_below_the_threshold_are_slept_through_and_above_it_returned() {
+    bounded(async {
+        let server = ScriptServer::start(scripted(), Faults::default()).await;
+        let mut config = server.config(2, MemoryStore::new());
+        config.flood_sleep_threshold = Duration::from_secs(2);
+        let client = Client::connect(config).await.unwrap();
+
+        let start = Instant::now();
+        let b = body(b"FLD1", 1);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+        assert!(start.elapsed() >= Duration::from_secs(1));
+
+        let b = body(b"SLO1", 2);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+
+        let start = Instant::now();
+        match client.send_raw(body(b"FLA9", 3)).await {
+            Err(InvocationError::Rpc(e)) => {
+                assert_eq!((e.code, e.name.as_str(), e.value), (420, "FLOOD_WAIT", Some(9)));
+            }
+            other => panic!("expected FLOOD_WAIT_9, got {other:?}"),
+        }
+        assert!(start.elapsed() < Duration::from_secs(2));
+        // Slept through: two runs each; returned: one.
+        let runs: Vec<u32> = server.stats().executed.values().copied().collect();
+        assert_eq!(runs, [1, 1, 1, 1, 1]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_except_those_that_say_the_call_ran() {
+    bounded(async {
+        let (server, client) = setup(Faults::default()).await;
+        let b = body(b"E500", 1);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+        match client.send_raw(body(b"RDUP", 2)).await {
+            Err(InvocationError::Rpc(e)) => assert!(e.is("RANDOM_ID_DUPLICATE")),
+            other => panic!("{other:?}"),
+        }
+        // E500 three times (two errors, one answer), RDUP once.
+        assert_eq!(server.stats().executed.len(), 4);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_salt_is_corrected_without_running_anything_twice() {
+    bounded(async {
+        let faults = Faults {
+            wrong_salt: true,
+            ..Faults::default()
+        };
+        let (server, client) = setup(faults).await;
+        for i in 0..10 {
+            let b = body(b"ECHO", i);
+            assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+        }
+        assert_each_ran_once(&server, 10);
+        assert_eq!(client.stats().connections, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_server_clock_an_hour_off_is_corrected() {
+    bounded(async {
+        for offset in [3600, -3600] {
+            let faults = Faults {
+                clock_offset: offset,
+                ..Faults::default()
+            };
+            let server = ScriptServer::start(scripted(), faults).await;
+            let store = MemoryStore::new();
+            // A new key: the exchange tells the client the server's time.
+            let client = Client::connect(server.config(2, store.clone())).await.unwrap();
+            let b = body(b"ECHO", 1);
+            assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+            drop(client);
+            // A stored key: the clock is learnt from bad_msg_notification 16/17.
+            let client = Client::connect(server.config(2, store)).await.unwrap();
+            for i in 2..5 {
+                let b = body(b"ECHO", i);
+                assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+            }
+            assert_eq!(server.stats().handshakes, 1);
+            assert_each_ran_once(&server, 4);
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_or_a_wrong_msg_key_from_the_server_makes_the_client_reconnect() {
+    bounded(async {
+        for kind in [Garbage::Framed, Garbage::WrongMsgKey, Garbage::Unframed] {
+            let faults = Faults {
+                garbage_after: Some((3, kind)),
+                ..Faults::default()
+            };
+            let server = ScriptServer::start(scripted(), faults).await;
+            let mut config = server.config(2, MemoryStore::new());
+            if kind == Garbage::Unframed {
+                config = plain(config);
+            }
+            let client = Client::connect(config).await.unwrap();
+            let mut calls = tokio::task::JoinSet::new();
+            for i in 0..10 {
+                let client = client.clone();
+                calls.spawn(async move {
+                    let b = body(b"ECHO", i);
+                    (client.send_raw(b.clone()).await, b)
+                });
+            }
+            while let Some(r) = calls.join_next().await {
+                let (answer, sent) = r.unwrap();
+                assert_eq!(answer.unwrap(), sent, "{kind:?}");
+            }
+            assert!(client.stats().connections >= 2, "{kind:?}: {:?}", client.stats());
+            assert_each_ran_once(&server, 10);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_server_that_stops_answering_times_calls_out_and_is_left() {
+    bounded(async {
+        let server = ScriptServer::start(scripted(), Faults::default()).await;
+        let mut config = server.config(2, MemoryStore::new());
+        config.ping_interval = Duration::from_millis(100);
+        config.ping_timeout = Duration::from_millis(300);
+        let client = Client::connect(config).await.unwrap();
+        let b = body(b"ECHO", 0);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+
+        server.set_silent(true);
+        let short = CallOptions {
+            timeout: Some(Duration::from_millis(400)),
+        };
+        let start = Instant::now();
+        let result = client.send_raw_with(body(b"ECHO", 1), short).await;
+        assert!(matches!(result, Err(InvocationError::Timeout)), "{result:?}");
+        assert!(start.elapsed() < Duration::from_secs(2));
+        // The pings went unanswered: the client opened another connection.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(client.stats().connections >= 2, "{:?}", client.stats());
+        assert_eq!(client.stats().in_flight, 0);
+
+        server.set_silent(false);
+        let b = body(b"ECHO", 2);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_call_made_while_no_server_is_there_times_out() {
+    bounded(async {
+        let (server, client) = setup(Faults::default()).await;
+        drop(server);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let short = CallOptions {
+            timeout: Some(Duration::from_millis(500)),
+        };
+        let start = Instant::now();
+        let result = client.send_raw_with(body(b"ECHO", 1), short).await;
+        assert!(
+            matches!(result, Err(InvocationError::Timeout | InvocationError::Io(_))),
+            "{result:?}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(2));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_restarted_client_reuses_its_stored_auth_key() {
+    bounded(async {
+        let server = ScriptServer::start(scripted(), Faults::default()).await;
+        let store = MemoryStore::new();
+        let first = Client::connect(server.config(2, store.clone())).await.unwrap();
+        assert_eq!(first.stats().key_exchanges, 1);
+        let b = body(b"ECHO", 1);
+        assert_eq!(first.send_raw(b.clone()).await.unwrap(), b);
+        drop(first);
+
+        let second = Client::connect(server.config(2, store)).await.unwrap();
+        let b = body(b"ECHO", 2);
+        assert_eq!(second.send_raw(b.clone()).await.unwrap(), b);
+        assert_eq!(second.stats().key_exchanges, 0);
+        assert_eq!(server.stats().handshakes, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn migrate_errors_are_typed_and_another_dc_gets_its_own_connection() {
+    bounded(async {
+        let home = ScriptServer::start(scripted(), Faults::default()).await;
+        let other = ScriptServer::start(scripted(), Faults::default()).await;
+        let store = MemoryStore::new();
+        let mut config = home.config(1, store.clone());
+        config.dcs = vec![(2, other.addr())];
+        let client = Client::connect(config).await.unwrap();
+
+        let migrate = body(b"MIGR", 1);
+        match client.send_raw(migrate.clone()).await {
+            Err(InvocationError::Migrate { dc, error }) => {
+                assert_eq!(dc, 2);
+                assert_eq!(error.name, "USER_MIGRATE");
+            }
+            other => panic!("{other:?}"),
+        }
+        let dc2 = client.dc(2).await.unwrap();
+        assert_eq!(dc2.dc_id(), 2);
+        let b = body(b"ECHO", 2);
+        assert_eq!(dc2.send_raw(b.clone()).await.unwrap(), b);
+        // The same connection the second time; one key per DC, both stored.
+        let again = client.dc(2).await.unwrap();
+        assert_eq!(again.stats().connections, 1);
+        assert_eq!(other.stats().connections, 1);
+        assert!(store.dc(1).unwrap().unwrap().auth_key.is_some());
+        assert!(store.dc(2).unwrap().unwrap().auth_key.is_some());
+        assert!(matches!(
+            client.dc(5).await,
+            Err(InvocationError::UnknownDc { dc: 5 })
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_dropped_call_future_is_forgotten() {
+    bounded(async {
+        let (_server, client) = setup(Faults::default()).await;
+        let c = client.clone();
+        let call = tokio::spawn(async move { c.send_raw(body(b"HOLD", 1)).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(client.stats().in_flight, 1);
+        call.abort();
+        let _ = call.await;
+        // The next round of the task sees the cancellation.
+        let b = body(b"ECHO", 2);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(client.stats().in_flight, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn updates_arrive_and_a_full_channel_reports_a_gap() {
+    bounded(async {
+        let server = ScriptServer::start(scripted(), Faults::default()).await;
+        let mut config = server.config(2, MemoryStore::new());
+        config.updates_capacity = 4;
+        let client = Client::connect(config).await.unwrap();
+        let mut updates = client.updates().unwrap();
+        assert!(client.updates().is_none());
+        client.send_raw(body(b"ECHO", 0)).await.unwrap();
+        assert_eq!(next(&mut updates).await, Update::NewSession);
+
+        client.send_raw(body(b"UPD9", 1)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        for i in 0..4u8 {
+            assert_eq!(next(&mut updates).await, Update::Body(vec![b'U', i, 0, 0]));
+        }
+        assert!(updates.try_recv().is_none());
+        assert_eq!(client.stats().dropped_updates, 5);
+        client.send_raw(body(b"UPD1", 2)).await.unwrap();
+        assert_eq!(next(&mut updates).await, Update::Gap { dropped: 5 });
+        assert_eq!(next(&mut updates).await, Update::Body(vec![b'U', 0, 0, 0]));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_first_call_of_each_connection_is_wrapped() {
+    bounded(async {
+        let faults = Faults {
+            garbage_after: Some((3, Garbage::Framed)),
+            ..Faults::default()
+        };
+        let server = ScriptServer::start(scripted(), faults).await;
+        let mut config = server.config(2, MemoryStore::new());
+        config.wrap_first = Some(Arc::new(|body: Vec<u8>| {
+            let mut wrapped = b"WRAP".to_vec();
+            wrapped.extend_from_slice(&body);
+            wrapped
+        }));
+        let client = Client::connect(config).await.unwrap();
+        let first = client.send_raw(body(b"ECHO", 1)).await.unwrap();
+        assert!(first.starts_with(b"WRAP"));
+        let second = client.send_raw(body(b"ECHO", 2)).await.unwrap();
+        assert_eq!(second, body(b"ECHO", 2));
+        // The third run is answered with garbage: reconnection; the call goes again under its
+        // id, unwrapped as it was.
+        let third = client.send_raw(body(b"ECHO", 3)).await.unwrap();
+        assert_eq!(third, body(b"ECHO", 3));
+        assert_eq!(client.stats().connections, 2);
+        let fourth = client.send_raw(body(b"ECHO", 4)).await.unwrap();
+        assert!(fourth.starts_with(b"WRAP"));
+    })
+    .await;
+}
