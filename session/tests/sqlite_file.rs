@@ -226,6 +226,32 @@ fn a_second_store_in_this_process_is_refused_until_the_first_closes() {
     assert_eq!(second.home_dc().unwrap(), Some(4));
 }
 
+#[test]
+fn another_program_holding_the_database_is_in_use_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = session(&dir);
+    SqliteStore::open(&path).unwrap().close().unwrap();
+    // Another program (not a tlgen client, so not holding the lock file) writing the file.
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;")
+        .unwrap();
+    let err = SqliteStore::open(&path).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::InUse { path: p } if *p == path),
+        "{err:?}"
+    );
+    conn.execute_batch("COMMIT").unwrap();
+    drop(conn);
+    SqliteStore::open(&path).unwrap();
+}
+
+#[test]
+fn errors_can_cross_threads() {
+    fn send_sync<T: Send + Sync + std::error::Error + 'static>() {}
+    send_sync::<StoreError>();
+    send_sync::<tlgen_session::MarkedIdError>();
+}
+
 /// Opens `path`, expects it to fail, and checks that the file is byte for byte as it was
 /// and that nothing was left beside it but the lock file.
 fn refused(path: &Path) -> StoreError {
