@@ -203,6 +203,7 @@ fn method(
         f::account::GetPrivacy => get_privacy,
         f::updates::GetState => get_state,
         f::updates::GetDifference => get_difference,
+        f::updates::GetChannelDifference => get_channel_difference,
     }
     debug!(method = name, "not implemented");
     bad("METHOD_NOT_IMPLEMENTED")
@@ -1375,6 +1376,13 @@ fn invite_to_channel(
             users: added.clone(),
         }
         .into();
+        channel_log(
+            st,
+            id,
+            pts,
+            service(msg_id, Some(me), id, false, at, action.clone()),
+            me,
+        );
         list.push(
             types::UpdateNewChannelMessage {
                 message: service(msg_id, Some(me), id, true, at, action.clone()),
@@ -1463,10 +1471,18 @@ fn create_channel(
             date: at,
             pts: 2,
             last_msg_id: 1,
+            log: Vec::new(),
         },
     );
     let action: enums::MessageAction = types::MessageActionChannelCreate { title }.into();
     let from = req.megagroup.then_some(me);
+    channel_log(
+        st,
+        id,
+        2,
+        service(1, from, id, false, at, action.clone()),
+        me,
+    );
     let answer = updates(
         vec![
             types::UpdateChannel { channel_id: id }.into(),
@@ -1624,6 +1640,10 @@ fn send_message(
         return Err(bad("RANDOM_ID_DUPLICATE"));
     }
     if let Some(u) = st.users.get_mut(&me) {
+        // Remembered per sender, up to MAX_STORED of them (then forgotten all at once).
+        if u.random_ids.len() >= MAX_STORED {
+            u.random_ids.clear();
+        }
         u.random_ids.insert(req.random_id);
     }
     let at = date(ctx);
@@ -1773,6 +1793,13 @@ fn send_message(
                 )
             };
             let from = megagroup.then_some(me);
+            channel_log(
+                st,
+                c,
+                pts,
+                message(id, false, from, peer, at, text, entities.clone(), silent),
+                me,
+            );
             store(
                 st,
                 StoredMessage {
@@ -1910,6 +1937,68 @@ fn get_difference(
         chats,
         users,
         state: state_of(st, me, at),
+    }
+    .into())
+}
+
+/// Records a channel message for `updates.getChannelDifference`.
+fn channel_log(st: &mut State, channel: i64, pts: i32, message: enums::Message, from: i64) {
+    if let Some(c) = st.channels.get_mut(&channel) {
+        c.log.push((pts, message, from));
+        if c.log.len() > MAX_LOG {
+            let extra = c.log.len() - MAX_LOG;
+            c.log.drain(..extra);
+        }
+    }
+}
+
+/// A logged channel message as `viewer` sees it (`out` when it sent it).
+fn as_seen(message: &enums::Message, out: bool) -> enums::Message {
+    let mut m = message.clone();
+    match &mut m {
+        enums::Message::Message(x) => x.out = out,
+        enums::Message::Service(x) => x.out = out,
+        enums::Message::Empty(_) => {}
+    }
+    m
+}
+
+fn get_channel_difference(
+    st: &mut State,
+    ctx: &CallContext<'_>,
+    req: f::updates::GetChannelDifference,
+) -> R<enums::updates::ChannelDifference> {
+    let me = me(st, ctx)?;
+    let id = input_channel(st, me, &req.channel)?;
+    readable_channel(st, me, id)?;
+    let c = &st.channels[&id];
+    if req.pts >= c.pts {
+        return Ok(types::updates::ChannelDifferenceEmpty {
+            r#final: true,
+            pts: c.pts,
+            timeout: None,
+        }
+        .into());
+    }
+    let limit = req.limit.clamp(1, DIFFERENCE_LIMIT as i32) as usize;
+    let entries: Vec<&(i32, enums::Message, i64)> =
+        c.log.iter().filter(|(pts, _, _)| *pts > req.pts).collect();
+    let complete = entries.len() <= limit;
+    let entries = &entries[..entries.len().min(limit)];
+    let pts = if complete {
+        c.pts
+    } else {
+        entries.last().map_or(c.pts, |e| e.0)
+    };
+    let senders: BTreeSet<i64> = entries.iter().map(|e| e.2).collect();
+    Ok(types::updates::ChannelDifference {
+        r#final: complete,
+        pts,
+        timeout: None,
+        new_messages: entries.iter().map(|e| as_seen(&e.1, e.2 == me)).collect(),
+        other_updates: Vec::new(),
+        chats: vec![st.render_channel(me, id)],
+        users: senders.iter().map(|&u| st.render_user(me, u)).collect(),
     }
     .into())
 }

@@ -77,7 +77,14 @@
 //!   pushed through [`Outbox`] is an `updates` with `seq` 0 (pts orders them), pushed to every
 //!   auth key of the users concerned except the one that made the request.
 //!   `updates.getDifference` returns the new messages a user missed (at most 100 a
-//!   `differenceSlice`; `differenceTooLong` past the last 1000).
+//!   `differenceSlice`; `differenceTooLong` past the last 1000), and
+//!   `updates.getChannelDifference` a channel's (the last 1000 are kept). A `random_id` sent
+//!   twice by the same user answers `RANDOM_ID_DUPLICATE`.
+//! - `channels.inviteToChannel` follows layer 228: users already in the channel are skipped
+//!   (no `USER_ALREADY_PARTICIPANT`), users whose `chat_invite` rules refuse the inviter come
+//!   back as `missingInvitee`s; more than 200 users in one call, or a channel past 200,000
+//!   members, is `USERS_TOO_MUCH`; in a broadcast channel only the creator and admins invite
+//!   (`CHAT_ADMIN_REQUIRED`), in a supergroup every member does.
 //! - **Privacy**: rules apply in order, the first that matches the viewer decides, none
 //!   matching denies; a key nobody set allows everybody, except `phone_number` (contacts only).
 //!   `phone_number` hides the phone in `user`, `about` the bio in `userFull`, `added_by_phone`
@@ -95,7 +102,7 @@
 //! `account.getPrivacy`; `messages.getChats`, `messages.getDialogs` (always empty),
 //! `messages.sendMessage`; `channels.getChannels`, `channels.getParticipants`,
 //! `channels.inviteToChannel`, `channels.createChannel`; `updates.getState`,
-//! `updates.getDifference`. Any other method answers 400 `METHOD_NOT_IMPLEMENTED`; a body
+//! `updates.getDifference`, `updates.getChannelDifference`. Any other method answers 400 `METHOD_NOT_IMPLEMENTED`; a body
 //! that does not decode (or an unknown constructor) 400 `INPUT_METHOD_INVALID`.
 //!
 //! # Tests

@@ -190,6 +190,9 @@ pub(crate) struct ChannelRec {
     pub date: i32,
     pub pts: i32,
     pub last_msg_id: i32,
+    /// (pts after, message as a non-sender sees it, sender) for
+    /// `updates.getChannelDifference`, at most [`MAX_LOG`].
+    pub log: Vec<(i32, enums::Message, i64)>,
 }
 
 /// What `initConnection` said about the client of an auth key.
@@ -485,6 +488,7 @@ impl State {
                     date: 0,
                     pts: 1,
                     last_msg_id: 0,
+                    log: Vec::new(),
                 },
             );
         }

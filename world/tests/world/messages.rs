@@ -284,3 +284,60 @@ fn flood_wait_rules() {
     let counts = w.method_counts();
     assert_eq!(counts.get("auth.signIn"), Some(&1));
 }
+
+#[test]
+fn channel_difference_returns_channel_messages() {
+    let (w, p) = world();
+    let alice = login(&w, &p, 94, ALICE);
+    let bob = login(&w, &p, 95, BOB);
+    let news = |viewer: i64| -> enums::InputPeer {
+        types::InputPeerChannel {
+            channel_id: NEWS,
+            access_hash: w.channel_access_hash(viewer, NEWS),
+        }
+        .into()
+    };
+    send(&alice, news(ALICE), "one", 1).unwrap();
+    send(&alice, news(ALICE), "two", 2).unwrap();
+    let diff = |c: &Client, viewer: i64, pts: i32, limit: i32| {
+        c.call(&f::updates::GetChannelDifference {
+            force: false,
+            channel: input_channel(&w, viewer, NEWS),
+            filter: enums::ChannelMessagesFilter::Empty,
+            pts,
+            limit,
+        })
+        .unwrap()
+    };
+    let enums::updates::ChannelDifference::ChannelDifference(d) = diff(&bob, BOB, 1, 100) else {
+        panic!("a difference")
+    };
+    assert!(d.r#final);
+    assert_eq!(d.pts, 3);
+    let texts: Vec<(&str, bool)> = d
+        .new_messages
+        .iter()
+        .map(|m| match m {
+            enums::Message::Message(m) => (m.message.as_str(), m.out),
+            _ => panic!(),
+        })
+        .collect();
+    assert_eq!(texts, [("one", false), ("two", false)]);
+    let enums::updates::ChannelDifference::ChannelDifference(d) = diff(&bob, BOB, 1, 1) else {
+        panic!("a difference")
+    };
+    assert!(!d.r#final);
+    assert_eq!((d.pts, d.new_messages.len()), (2, 1));
+    assert!(matches!(
+        diff(&bob, BOB, 3, 100),
+        enums::updates::ChannelDifference::Empty(_)
+    ));
+    // The sender sees its own messages as outgoing.
+    let enums::updates::ChannelDifference::ChannelDifference(d) = diff(&alice, ALICE, 2, 100)
+    else {
+        panic!("a difference")
+    };
+    assert!(
+        matches!(&d.new_messages[0], enums::Message::Message(m) if m.out && m.message == "two")
+    );
+}
