@@ -1075,6 +1075,12 @@ impl Session {
             // msg_id too low or too high: the clock is off; take the server's from the notice.
             16 | 17 => {
                 self.time_offset = (notice_msg_id >> 32).saturating_sub(secs(now));
+                // The ids so far followed the wrong clock: when it was ahead (17), the next
+                // ones must be allowed to go back to the server's time. The server refused
+                // the ids above it, so none of them can clash with an accepted one.
+                if code == 17 {
+                    self.last_msg_id = 0;
+                }
                 true
             }
             // Container id reused, message too old, wrong salt: a new id fixes them.
@@ -1406,6 +1412,35 @@ mod tests {
         assert!(again
             .iter()
             .any(|e| matches!(e, Event::Repeated { msg_id } if *msg_id == a)));
+    }
+
+    #[test]
+    fn a_client_clock_an_hour_ahead_is_corrected_and_its_ids_go_back() {
+        let key = MessageKey::new([3; 256]);
+        let mut client = Session::client(key.clone(), 0x1111, 77, 0);
+        let mut server = Session::server(key, 77, 5);
+        // The client's clock is an hour ahead of the server's.
+        let late = Duration::from_secs(3600);
+        let a = client.push_request(at(0) + late, &functions::Ping { ping_id: 1 });
+        let packet = client.pack(at(0) + late, &mut zeros).unwrap().unwrap();
+        assert!(matches!(
+            server.unpack(at(0), &packet.payload),
+            Err(SessionError::OutOfWindow { .. })
+        ));
+        let events = deliver(&mut server, &mut client, at(0));
+        let new = events
+            .iter()
+            .find_map(|e| match e {
+                Event::Resent { old_msg_id, new_msg_id, code: 17 } if *old_msg_id == a => {
+                    Some(*new_msg_id)
+                }
+                _ => None,
+            })
+            .expect("the request is sent again");
+        assert!((new >> 32) - 1_700_000_000 < 5, "the new id follows the server's clock");
+        let packet = client.pack(at(1) + late, &mut zeros).unwrap().unwrap();
+        let again = server.unpack(at(1), &packet.payload).unwrap();
+        assert_eq!(requests(&again), [new]);
     }
 
     #[test]
