@@ -35,7 +35,9 @@
 //!
 //! # World files
 //!
-//! [`World::from_file`] reads JSON in the shape of [`WorldSpec`]: `secret` (mixed into access
+//! `world/worlds/default.json` is the built-in world as a file (a test keeps them equal), a
+//! place to start a world of one's own. [`World::from_file`] reads JSON in the shape of
+//! [`WorldSpec`]: `secret` (mixed into access
 //! hashes), `login_code`, `default_dc`, and lists of `users`, `chats` and `channels`; unknown
 //! fields, duplicate ids or usernames, members who are not users, invalid usernames or phones
 //! are [`WorldError`]s naming the file and what is wrong. For example:

@@ -770,3 +770,109 @@ impl State {
 fn normalize_code(code: &str) -> Option<&str> {
     ((5..=10).contains(&code.len()) && code.bytes().all(|c| c.is_ascii_digit())).then_some(code)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_read_back_as_written() {
+        for text in [
+            "allow_all",
+            "allow_contacts",
+            "allow_close_friends",
+            "allow_premium",
+            "allow_bots",
+            "allow_users:1,2",
+            "allow_chats:4242",
+            "disallow_all",
+            "disallow_contacts",
+            "disallow_bots",
+            "disallow_users:3",
+            "disallow_chats:1,1234567890",
+            "allow_users:",
+        ] {
+            let rule = Rule::parse(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(rule.to_string(), text);
+        }
+        for bad in [
+            "",
+            "allow",
+            "allow_all:1",
+            "allow_users",
+            "allow_users:x",
+            "allow_users:1,,2",
+        ] {
+            assert_eq!(Rule::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn phones_and_usernames() {
+        assert_eq!(
+            normalize_phone("+1 (555) 000-1001").as_deref(),
+            Some("15550001001")
+        );
+        assert_eq!(normalize_phone("1234"), None);
+        assert_eq!(normalize_phone("1234567890123456"), None);
+        assert_eq!(normalize_phone("12345x"), None);
+        assert_eq!(normalize_phone(&"1".repeat(100)), None);
+        for good in ["alice", "alice_l", "a1234", "tlgen_news"] {
+            assert!(valid_username(good), "{good}");
+        }
+        for bad in [
+            "",
+            "abcd",
+            "1abcd",
+            "_abcd",
+            "abcd_",
+            "ab__cd",
+            "héllo",
+            &"a".repeat(33),
+        ] {
+            assert!(!valid_username(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hashes_depend_on_viewer_target_kind_and_secret() {
+        let a = State::new(&crate::builtin::spec()).unwrap();
+        let mut other = crate::builtin::spec();
+        other.secret = "x".into();
+        let b = State::new(&other).unwrap();
+        assert_ne!(a.user_hash(1, 2), a.user_hash(2, 1));
+        assert_ne!(a.user_hash(1, 2), a.user_hash(1, 3));
+        assert_ne!(a.user_hash(1, 2), a.channel_hash(1, 2));
+        assert_ne!(a.user_hash(1, 2), b.user_hash(1, 2));
+        assert_eq!(
+            a.user_hash(1, 2),
+            State::new(&crate::builtin::spec()).unwrap().user_hash(1, 2)
+        );
+    }
+
+    #[test]
+    fn privacy_first_matching_rule_decides() {
+        let mut st = State::new(&crate::builtin::spec()).unwrap();
+        let set = |st: &mut State, rules: Vec<Rule>| {
+            st.users
+                .get_mut(&1003)
+                .unwrap()
+                .privacy
+                .insert("about".into(), rules);
+        };
+        set(
+            &mut st,
+            vec![Rule::DisallowUsers(vec![1001]), Rule::AllowAll],
+        );
+        assert!(!st.allows(1003, "about", 1001));
+        assert!(st.allows(1003, "about", 1002));
+        assert!(st.allows(1003, "about", 1003), "the owner always may");
+        set(&mut st, vec![Rule::AllowChats(vec![4242])]);
+        assert!(st.allows(1003, "about", 1002), "Bob is in the Tea Party");
+        assert!(!st.allows(1003, "about", 1004), "Dave is not");
+        set(&mut st, vec![]);
+        assert!(!st.allows(1003, "about", 1001), "no rule matching denies");
+        set(&mut st, vec![Rule::AllowBots]);
+        assert!(st.allows(1003, "about", 7000000001));
+    }
+}

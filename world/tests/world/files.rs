@@ -242,3 +242,20 @@ fn the_builtin_world_is_as_documented() {
         vec!["allow_contacts"]
     );
 }
+
+/// `world/worlds/default.json` is the built-in world, for `tlgen-loopback --world` to start
+/// from. Regenerate it with `TLGEN_WRITE_WORLD=1 cargo test -p tlgen-world default_json`.
+#[test]
+fn default_json_is_the_builtin_world() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/default.json");
+    let text = serde_json::to_string_pretty(&World::builtin_spec()).unwrap() + "\n";
+    if std::env::var_os("TLGEN_WRITE_WORLD").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        WorldSpec::from_json(&on_disk).unwrap(),
+        World::builtin_spec()
+    );
+    assert!(World::from_file(&path).is_ok());
+}
