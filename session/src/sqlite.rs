@@ -237,9 +237,38 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// The error for what SQLite said while reading and checking a file not yet accepted: a
+/// failure that is not the machine's (busy, I/O, permissions, memory, disk) comes from the
+/// file's contents, such as a damaged schema text that no longer parses.
+fn checking_error(path: &Path, action: &'static str, e: rusqlite::Error) -> StoreError {
+    let environmental = matches!(
+        e.sqlite_error_code(),
+        Some(
+            ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::OutOfMemory
+                | ErrorCode::ReadOnly
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::DiskFull
+                | ErrorCode::CannotOpen
+                | ErrorCode::PermissionDenied
+                | ErrorCode::FileLockingProtocolFailed
+                | ErrorCode::NoLargeFileSupport
+                | ErrorCode::OperationInterrupted
+        )
+    );
+    match classify(path, action, e) {
+        StoreError::Database { source, .. } if !environmental => StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!("{source} (while trying to {action})"),
+        },
+        other => other,
+    }
+}
+
 /// Reads the header and checks the file; writes nothing.
 fn inspect(conn: &Connection, path: &Path) -> Result<Found, StoreError> {
-    let err = |e| classify(path, "read the database header", e);
+    let err = |e| checking_error(path, "read the database header", e);
     let app: i32 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
         .map_err(err)?;
@@ -286,11 +315,11 @@ fn inspect(conn: &Connection, path: &Path) -> Result<Found, StoreError> {
 fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let mut stmt = conn
         .prepare("PRAGMA quick_check(5)")
-        .map_err(|e| classify(path, "check the database", e))?;
+        .map_err(|e| checking_error(path, "check the database", e))?;
     let rows: Vec<String> = stmt
         .query_map([], |r| r.get(0))
         .and_then(|rows| rows.collect())
-        .map_err(|e| classify(path, "check the database", e))?;
+        .map_err(|e| checking_error(path, "check the database", e))?;
     if rows.len() == 1 && rows[0] == "ok" {
         return Ok(());
     }
@@ -335,6 +364,15 @@ fn prepare(conn: &mut Connection, path: &Path, found: Found) -> Result<(), Store
 fn classify(path: &Path, action: &'static str, e: rusqlite::Error) -> StoreError {
     let path_buf = path.to_path_buf();
     match &e {
+        // A schema format number SQLite does not know (header bytes 44..48).
+        rusqlite::Error::SqliteFailure(f, Some(m))
+            if f.code == ErrorCode::Unknown && m == "unsupported file format" =>
+        {
+            return StoreError::Corrupt {
+                path: path_buf,
+                detail: format!("{m} (while trying to {action})"),
+            }
+        }
         rusqlite::Error::SqliteFailure(f, _) => match f.code {
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
                 return StoreError::InUse { path: path_buf }
