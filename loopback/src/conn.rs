@@ -48,12 +48,15 @@ type HandshakeServer = handshake::Server<fn(&mut [u8]), Box<dyn FnMut() -> i64 +
 pub(crate) enum ConnMsg {
     /// An update (from the service's outbox) for the connection's session.
     Update(Vec<u8>),
-    /// A delayed answer.
-    Answer {
-        session: (i64, i64),
-        req_msg_id: i64,
-        answer: Answer,
-    },
+    /// A delayed answer (boxed: the queue's blocks hold 32 messages each, allocated with the
+    /// queue, and stay small this way).
+    Answer(Box<DelayedAnswer>),
+}
+
+pub(crate) struct DelayedAnswer {
+    session: (i64, i64),
+    req_msg_id: i64,
+    answer: Answer,
 }
 
 /// An answer as cached and sent (again).
@@ -438,11 +441,11 @@ impl Conn {
                     tokio::spawn(async move {
                         tokio::time::sleep(delay).await;
                         if let Some(tx) = tx.upgrade() {
-                            let msg = ConnMsg::Answer {
+                            let msg = ConnMsg::Answer(Box::new(DelayedAnswer {
                                 session,
                                 req_msg_id,
                                 answer,
-                            };
+                            }));
                             let _ = tx.send(msg).await;
                         }
                     });
@@ -638,7 +641,7 @@ impl Conn {
                 Some(bound) => bound,
                 None => return,
             },
-            ConnMsg::Answer { session, .. } => *session,
+            ConnMsg::Answer(delayed) => delayed.session,
         };
         let Some(entry) = self.shared.key(key_id) else {
             return;
@@ -650,9 +653,11 @@ impl Conn {
             ConnMsg::Update(body) => {
                 slot.session.push(now, body, true);
             }
-            ConnMsg::Answer {
-                req_msg_id, answer, ..
-            } => answer.push(&mut slot.session, now, req_msg_id),
+            ConnMsg::Answer(delayed) => {
+                delayed
+                    .answer
+                    .push(&mut slot.session, now, delayed.req_msg_id)
+            }
         }
         self.flush(&mut slot.session, now, false);
     }

@@ -176,7 +176,7 @@ mod tests {
     fn string(s: &str, out: &mut Vec<u8>) {
         out.push(s.len() as u8);
         out.extend_from_slice(s.as_bytes());
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
     }

@@ -332,3 +332,32 @@ async fn errors_panics_and_service_messages() {
     assert_eq!(server.stats().sessions, 1);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn shutdown_and_drop_close_connections_and_listeners() {
+    let (server, _) = start(2).await;
+    let mut client = Client::connect(&server, 1, TRANSPORT).await;
+    client.call(&echo(1)).await.unwrap();
+    let addrs = [server.addr(1), server.addr(2)];
+    server.shutdown().await;
+    assert_eq!(client.conn.recv().await, Err(Closed::Eof));
+    for addr in addrs {
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    }
+
+    let (server, _) = start(1).await;
+    let mut client = Client::connect(&server, 1, TRANSPORT).await;
+    let addr = server.addr(1);
+    drop(server);
+    assert_eq!(client.conn.recv().await, Err(Closed::Eof));
+    // The listener closes soon after the handle is gone.
+    let mut refused = false;
+    for _ in 0..50 {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(refused);
+}
