@@ -8,4 +8,9 @@ include!(concat!(env!("OUT_DIR"), "/api.rs"));
 
 pub use api::{enums, functions, types, LAYER};
 
+pub mod client;
 pub mod peers;
+
+pub use client::{App, Client, IntoPeerQuery, ResolveError};
+pub use peers::{Peer, PeerQuery};
+pub use tlgen_client::{InvocationError, RpcError};

@@ -1,0 +1,763 @@
+//! The Telegram client: `send` of any function with its typed result, the first call of each
+//! connection wrapped in `invokeWithLayer(initConnection(...))`, the home DC moved on
+//! `*_MIGRATE_X`, files fetched from other DCs with an exported authorization, and every user
+//! and chat of every result kept in the peer cache for [`Client::resolve_peer`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, RwLock};
+
+use tlgen_client::{InvocationError, RpcError};
+use tlgen_runtime::{Object, RemoteCall, Serializable};
+use tlgen_session::{MarkedId, MarkedKind, PeerKind, PeerRecord, SessionStore};
+use tracing::{debug, info};
+
+use crate::peers::{self, BadQuery, Peer, PeerQuery};
+use crate::visit::Walk;
+use crate::{enums, functions, types, LAYER};
+
+/// Who the app is: sent in `initConnection` on every new connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    /// The app's api_id (my.telegram.org).
+    pub api_id: i32,
+    /// The app's api_hash.
+    pub api_hash: String,
+    /// `initConnection.device_model`.
+    pub device_model: String,
+    /// `initConnection.system_version`.
+    pub system_version: String,
+    /// `initConnection.app_version`.
+    pub app_version: String,
+    /// `initConnection.system_lang_code`.
+    pub system_lang_code: String,
+    /// `initConnection.lang_pack` (empty for third-party apps).
+    pub lang_pack: String,
+    /// `initConnection.lang_code`.
+    pub lang_code: String,
+}
+
+impl App {
+    /// An app with the given credentials and neutral device strings.
+    pub fn new(api_id: i32, api_hash: impl Into<String>) -> Self {
+        Self {
+            api_id,
+            api_hash: api_hash.into(),
+            device_model: "tlgen".to_string(),
+            system_version: std::env::consts::OS.to_string(),
+            app_version: env!("CARGO_PKG_VERSION").to_string(),
+            system_lang_code: "en".to_string(),
+            lang_pack: String::new(),
+            lang_code: "en".to_string(),
+        }
+    }
+
+    /// `invokeWithLayer(LAYER, initConnection(..., query))` around a serialized query.
+    pub fn wrap(&self, query: Vec<u8>) -> Vec<u8> {
+        functions::InvokeWithLayer {
+            layer: LAYER,
+            query: functions::InitConnection {
+                api_id: self.api_id,
+                device_model: self.device_model.clone(),
+                system_version: self.system_version.clone(),
+                app_version: self.app_version.clone(),
+                system_lang_code: self.system_lang_code.clone(),
+                lang_pack: self.lang_pack.clone(),
+                lang_code: self.lang_code.clone(),
+                proxy: None,
+                params: None,
+                query: Object(query),
+            },
+        }
+        .to_bytes()
+    }
+}
+
+/// Why [`Client::resolve_peer`] gave no peer.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ResolveError {
+    /// The input is not a peer reference.
+    BadQuery(BadQuery),
+    /// An integer that is not a valid Bot-API marked id.
+    BadId(tlgen_session::MarkedIdError),
+    /// Neither the cache nor the server knows this peer (`PEER_ID_INVALID`,
+    /// `USERNAME_NOT_OCCUPIED`, `USERNAME_INVALID`, `PHONE_NOT_OCCUPIED`, `CHANNEL_INVALID`,
+    /// or an empty answer).
+    NotFound {
+        /// What was asked for.
+        query: PeerQuery,
+        /// The server's error, when it gave one.
+        error: Option<RpcError>,
+    },
+    /// Any other failure of the request that asked the server.
+    Invocation(InvocationError),
+    /// The session store failed.
+    Store(String),
+}
+
+impl fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadQuery(e) => e.fmt(f),
+            Self::BadId(e) => write!(f, "not a peer id: {e}"),
+            Self::NotFound { query, error } => {
+                let what = match query {
+                    PeerQuery::Me => "the signed-in user".to_string(),
+                    PeerQuery::Id(id) => format!("peer id {id}"),
+                    PeerQuery::Username(u) => format!("username @{u}"),
+                    PeerQuery::Phone(p) => format!("phone +{p}"),
+                };
+                write!(f, "peer not found: {what}")?;
+                if let Some(e) = error {
+                    write!(f, " ({e})")?;
+                }
+                Ok(())
+            }
+            Self::Invocation(e) => write!(f, "resolving a peer failed: {e}"),
+            Self::Store(e) => write!(f, "the session store failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ResolveError {}
+
+impl From<BadQuery> for ResolveError {
+    fn from(e: BadQuery) -> Self {
+        Self::BadQuery(e)
+    }
+}
+
+/// Anything [`Client::resolve_peer`] accepts: an integer (a marked id) or a string
+/// (`"me"`, a username or link, a phone number).
+pub trait IntoPeerQuery {
+    /// The query, or why the input is not one.
+    fn into_query(self) -> Result<PeerQuery, BadQuery>;
+}
+
+impl IntoPeerQuery for i64 {
+    fn into_query(self) -> Result<PeerQuery, BadQuery> {
+        Ok(PeerQuery::Id(self))
+    }
+}
+
+impl IntoPeerQuery for i32 {
+    fn into_query(self) -> Result<PeerQuery, BadQuery> {
+        Ok(PeerQuery::Id(self.into()))
+    }
+}
+
+impl IntoPeerQuery for &str {
+    fn into_query(self) -> Result<PeerQuery, BadQuery> {
+        self.parse()
+    }
+}
+
+impl IntoPeerQuery for &String {
+    fn into_query(self) -> Result<PeerQuery, BadQuery> {
+        self.parse()
+    }
+}
+
+impl IntoPeerQuery for String {
+    fn into_query(self) -> Result<PeerQuery, BadQuery> {
+        self.parse()
+    }
+}
+
+impl IntoPeerQuery for PeerQuery {
+    fn into_query(self) -> Result<PeerQuery, BadQuery> {
+        Ok(self)
+    }
+}
+
+/// A Telegram client. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    app: App,
+    store: Arc<dyn SessionStore>,
+    /// The connection to the home DC (replaced when the account moves).
+    home: RwLock<tlgen_client::Client>,
+    /// DCs whose connection carries an imported authorization.
+    authorized: tokio::sync::Mutex<BTreeMap<i32, tlgen_client::Client>>,
+    /// The peer cache in memory, in front of the store: (kind, raw id) → record.
+    peers: RwLock<Peers>,
+    /// One lock per query being resolved, so that concurrent resolves of one name ask once.
+    resolving: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    self_id: RwLock<Option<i64>>,
+}
+
+#[derive(Default)]
+struct Peers {
+    by_id: BTreeMap<(PeerKind, i64), PeerRecord>,
+    by_username: BTreeMap<String, (PeerKind, i64)>,
+    by_phone: BTreeMap<String, i64>,
+}
+
+impl Peers {
+    fn put(&mut self, record: &PeerRecord) {
+        let key = (record.kind, record.id);
+        let merged = match self.by_id.get(&key) {
+            // A min object never replaces a full access hash.
+            Some(old) if record.min && !old.min && old.access_hash.is_some() => PeerRecord {
+                access_hash: old.access_hash,
+                min: false,
+                usernames: record.usernames.clone(),
+                phone: record.phone.clone().or_else(|| old.phone.clone()),
+                seen_in: old.seen_in,
+                ..record.clone()
+            },
+            Some(old) => PeerRecord {
+                phone: record.phone.clone().or_else(|| old.phone.clone()),
+                seen_in: record.seen_in.or(old.seen_in),
+                ..record.clone()
+            },
+            None => record.clone(),
+        };
+        for name in &merged.usernames {
+            self.by_username.insert(name.clone(), key);
+        }
+        if let Some(phone) = &merged.phone {
+            self.by_phone.insert(phone.clone(), merged.id);
+        }
+        self.by_id.insert(key, merged);
+    }
+}
+
+fn store_err(e: impl fmt::Display) -> InvocationError {
+    InvocationError::Store(e.to_string())
+}
+
+impl Client {
+    /// Connects with `config` (address, keys, store, transport of `tlgen-client`), wrapping
+    /// the first call of each connection in `invokeWithLayer(initConnection(...))` for
+    /// `app`. When the store names a home DC other than `config.dc_id` and knows its address,
+    /// that DC is used.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`tlgen_client::Client::connect`].
+    pub async fn connect(
+        mut config: tlgen_client::Config,
+        app: App,
+    ) -> Result<Self, InvocationError> {
+        let store = config.store.clone();
+        if let Some(home) = store.home_dc().map_err(store_err)? {
+            if home != config.dc_id {
+                let addr = config
+                    .dcs
+                    .iter()
+                    .find(|(id, _)| *id == home)
+                    .map(|(_, a)| a.clone())
+                    .or(store.dc(home).map_err(store_err)?.map(|d| d.addr));
+                if let Some(addr) = addr {
+                    let old = (config.dc_id, std::mem::replace(&mut config.addr, addr));
+                    config.dc_id = home;
+                    if !config.dcs.iter().any(|(id, _)| *id == old.0) {
+                        config.dcs.push(old);
+                    }
+                }
+            }
+        }
+        let wrapper_app = app.clone();
+        config.wrap_first = Some(Arc::new(move |query| wrapper_app.wrap(query)));
+        let dc = config.dc_id;
+        let home = tlgen_client::Client::connect(config).await?;
+        store.set_home_dc(dc).map_err(store_err)?;
+        let self_id = store.self_user().map_err(store_err)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                app,
+                store,
+                home: RwLock::new(home),
+                authorized: tokio::sync::Mutex::new(BTreeMap::new()),
+                peers: RwLock::new(Peers::default()),
+                resolving: Mutex::new(BTreeMap::new()),
+                self_id: RwLock::new(self_id),
+            }),
+        })
+    }
+
+    /// The app this client presents itself as.
+    pub fn app(&self) -> &App {
+        &self.inner.app
+    }
+
+    /// The connection to the home DC (for its counters, its updates, or raw calls).
+    pub fn connection(&self) -> tlgen_client::Client {
+        self.inner
+            .home
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The signed-in user's id, once known.
+    pub fn self_id(&self) -> Option<i64> {
+        *self.inner.self_id.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends `request` and returns its typed result. The users and chats in the result go to
+    /// the peer cache. `PHONE_/NETWORK_/USER_MIGRATE_X` moves the home DC and sends the call
+    /// again there; `FILE_MIGRATE_X` sends it to DC X over a connection authorized with
+    /// `auth.exportAuthorization` / `auth.importAuthorization`.
+    ///
+    /// # Errors
+    ///
+    /// [`InvocationError`]: the server's `rpc_error` (flood waits above the threshold
+    /// included), timeouts, and the connection errors of `tlgen-client`.
+    pub async fn send<R>(&self, request: &R) -> Result<R::Return, InvocationError>
+    where
+        R: RemoteCall,
+        R::Return: Walk,
+    {
+        // At most one move of the home DC and one other-DC hop per call.
+        let mut moved = false;
+        loop {
+            let home = self.connection();
+            match home.send(request).await {
+                Ok(value) => {
+                    self.remember(&value)?;
+                    return Ok(value);
+                }
+                Err(InvocationError::Migrate { dc, error }) if !moved => {
+                    moved = true;
+                    if error.name.starts_with("FILE_") {
+                        let other = self.authorized_dc(dc).await?;
+                        let value = other.send(request).await?;
+                        self.remember(&value)?;
+                        return Ok(value);
+                    }
+                    info!(from = home.dc_id(), to = dc, error = %error, "moving the home DC");
+                    let next = home.dc(dc).await?;
+                    self.inner.store.set_home_dc(dc).map_err(store_err)?;
+                    *self.inner.home.write().unwrap_or_else(|e| e.into_inner()) = next;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// A connection to `dc` that is signed in as the home DC's user.
+    async fn authorized_dc(&self, dc: i32) -> Result<tlgen_client::Client, InvocationError> {
+        let mut done = self.inner.authorized.lock().await;
+        if let Some(c) = done.get(&dc) {
+            return Ok(c.clone());
+        }
+        let home = self.connection();
+        let other = home.dc(dc).await?;
+        let enums::auth::ExportedAuthorization::ExportedAuthorization(exported) = home
+            .send(&functions::auth::ExportAuthorization { dc_id: dc })
+            .await?;
+        debug!(dc, "importing the authorization");
+        other
+            .send(&functions::auth::ImportAuthorization {
+                id: exported.id,
+                bytes: exported.bytes.clone(),
+            })
+            .await?;
+        done.insert(dc, other.clone());
+        Ok(other)
+    }
+
+    /// Puts the users and chats of `value` into the cache and the store.
+    fn remember(&self, value: &(impl Walk + ?Sized)) -> Result<(), InvocationError> {
+        let found = peers::collect(value);
+        if found.is_empty() {
+            return Ok(());
+        }
+        {
+            let mut cache = self.inner.peers.write().unwrap_or_else(|e| e.into_inner());
+            for record in &found {
+                cache.put(record);
+            }
+        }
+        self.inner.store.put_peers(&found).map_err(store_err)
+    }
+
+    /// Signs in as a bot with its token (`auth.importBotAuthorization`).
+    ///
+    /// # Errors
+    ///
+    /// The server's error (`ACCESS_TOKEN_INVALID`, ...) or a connection error.
+    pub async fn sign_in_bot(&self, token: &str) -> Result<types::User, InvocationError> {
+        let auth = self
+            .send(&functions::auth::ImportBotAuthorization {
+                flags: 0,
+                api_id: self.inner.app.api_id,
+                api_hash: self.inner.app.api_hash.clone(),
+                bot_auth_token: token.to_string(),
+            })
+            .await?;
+        self.signed_in(auth)
+    }
+
+    /// Asks for a login code for `phone` (`auth.sendCode`); returns the `phone_code_hash`
+    /// that [`Client::sign_in`] needs.
+    ///
+    /// # Errors
+    ///
+    /// The server's error (`PHONE_NUMBER_INVALID`, ...) or a connection error.
+    pub async fn request_login_code(&self, phone: &str) -> Result<String, InvocationError> {
+        let sent = self
+            .send(&functions::auth::SendCode {
+                phone_number: phone.to_string(),
+                api_id: self.inner.app.api_id,
+                api_hash: self.inner.app.api_hash.clone(),
+                settings: enums::CodeSettings::CodeSettings(Box::default()),
+            })
+            .await?;
+        match sent {
+            enums::auth::SentCode::SentCode(s) => Ok(s.phone_code_hash),
+            _ => Err(InvocationError::Rpc(RpcError::new(
+                400,
+                "SENT_CODE_UNEXPECTED",
+            ))),
+        }
+    }
+
+    /// Signs in with the code sent to `phone` (`auth.signIn`).
+    ///
+    /// # Errors
+    ///
+    /// The server's error (`PHONE_CODE_INVALID`, `PHONE_NUMBER_UNOCCUPIED` when the number
+    /// needs `auth.signUp`, ...) or a connection error.
+    pub async fn sign_in(
+        &self,
+        phone: &str,
+        phone_code_hash: &str,
+        code: &str,
+    ) -> Result<types::User, InvocationError> {
+        let auth = self
+            .send(&functions::auth::SignIn {
+                phone_number: phone.to_string(),
+                phone_code_hash: phone_code_hash.to_string(),
+                phone_code: Some(code.to_string()),
+                email_verification: None,
+            })
+            .await?;
+        self.signed_in(auth)
+    }
+
+    fn signed_in(&self, auth: enums::auth::Authorization) -> Result<types::User, InvocationError> {
+        let enums::auth::Authorization::Authorization(a) = auth else {
+            return Err(InvocationError::Rpc(RpcError::new(
+                400,
+                "PHONE_NUMBER_UNOCCUPIED",
+            )));
+        };
+        let enums::User::User(user) = a.user else {
+            return Err(InvocationError::Rpc(RpcError::new(400, "USER_EMPTY")));
+        };
+        self.inner
+            .store
+            .set_self_user(Some(user.id))
+            .map_err(store_err)?;
+        *self
+            .inner
+            .self_id
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(user.id);
+        info!(user = user.id, "signed in");
+        Ok(*user)
+    }
+
+    /// Whether a user is signed in on this session (from the store: a restarted client is
+    /// still signed in).
+    pub fn is_signed_in(&self) -> bool {
+        self.self_id().is_some()
+    }
+
+    /// Finds a peer: a Bot-API marked id (`i64`), `"me"`/`"self"`, a username (`"name"`,
+    /// `"@name"`, `t.me/name`, `https://t.me/name`) or a phone number (`"+393281234567"`,
+    /// `"393281234567"`). An integer is always an id and a string of digits always a phone.
+    ///
+    /// The cache answers first; on a miss the server is asked (`contacts.resolveUsername`,
+    /// `contacts.resolvePhone`, `users.getUsers` / `channels.getChannels` with access hash 0,
+    /// `messages.getChats`), and concurrent resolves of one query make one request.
+    ///
+    /// # Errors
+    ///
+    /// [`ResolveError::NotFound`] naming the input when neither knows it; a bad input;
+    /// connection errors.
+    pub async fn resolve_peer(&self, query: impl IntoPeerQuery) -> Result<Peer, ResolveError> {
+        let query = query.into_query()?;
+        if let Some(peer) = self.cached(&query)? {
+            return Ok(peer);
+        }
+        // One request per query at a time: the second caller finds the first one's answer.
+        let key = format!("{query:?}");
+        let lock = {
+            let mut map = self
+                .inner
+                .resolving
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            map.entry(key.clone()).or_default().clone()
+        };
+        let guard = lock.lock().await;
+        let result = match self.cached(&query)? {
+            Some(peer) => Ok(peer),
+            None => self.ask(&query).await,
+        };
+        drop(guard);
+        {
+            let mut map = self
+                .inner
+                .resolving
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if map.get(&key).is_some_and(|l| Arc::strong_count(l) <= 2) {
+                map.remove(&key);
+            }
+        }
+        result
+    }
+
+    fn to_peer(&self, record: &PeerRecord) -> Peer {
+        let mut peer = Peer {
+            kind: record.kind,
+            id: record.id,
+            access_hash: record.access_hash,
+            is_self: record.kind == PeerKind::User && Some(record.id) == self.self_id(),
+            from_message: None,
+        };
+        if record.min {
+            if let Some((chat, msg_id)) = record.seen_in {
+                if let Ok(Some(chat)) = self.cached_id(chat) {
+                    peer.from_message = Some((Box::new(chat), msg_id));
+                }
+            }
+        }
+        peer
+    }
+
+    fn cached_id(&self, marked: i64) -> Result<Option<Peer>, ResolveError> {
+        let id = MarkedId::from_marked(marked).map_err(ResolveError::BadId)?;
+        let Some(kind) = id.peer_kind() else {
+            return Ok(None);
+        };
+        let hit = self
+            .inner
+            .peers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .by_id
+            .get(&(kind, id.raw()))
+            .cloned();
+        let record = match hit {
+            Some(r) => Some(r),
+            None => self
+                .inner
+                .store
+                .peer(kind, id.raw())
+                .map_err(|e| ResolveError::Store(e.to_string()))?,
+        };
+        Ok(record.map(|r| self.to_peer(&r)))
+    }
+
+    fn cached(&self, query: &PeerQuery) -> Result<Option<Peer>, ResolveError> {
+        let store = |e: tlgen_session::StoreError| ResolveError::Store(e.to_string());
+        match query {
+            PeerQuery::Me => Ok(self.self_id().map(|id| Peer {
+                is_self: true,
+                ..Peer::user(id, 0)
+            })),
+            PeerQuery::Id(marked) => {
+                let id = MarkedId::from_marked(*marked).map_err(ResolveError::BadId)?;
+                if id.kind() == MarkedKind::Chat {
+                    // A basic chat needs no access hash.
+                    return Ok(Some(Peer::chat(id.raw())));
+                }
+                self.cached_id(*marked)
+            }
+            PeerQuery::Username(name) => {
+                let key = self
+                    .inner
+                    .peers
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .by_username
+                    .get(name)
+                    .copied();
+                if let Some((kind, id)) = key {
+                    let record = self
+                        .inner
+                        .peers
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .by_id
+                        .get(&(kind, id))
+                        .cloned();
+                    if let Some(r) = record {
+                        return Ok(Some(self.to_peer(&r)));
+                    }
+                }
+                Ok(self
+                    .inner
+                    .store
+                    .peer_by_username(name)
+                    .map_err(store)?
+                    .map(|r| self.to_peer(&r)))
+            }
+            PeerQuery::Phone(phone) => {
+                let id = self
+                    .inner
+                    .peers
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .by_phone
+                    .get(phone)
+                    .copied();
+                if let Some(id) = id {
+                    let record = self
+                        .inner
+                        .peers
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .by_id
+                        .get(&(PeerKind::User, id))
+                        .cloned();
+                    if let Some(r) = record {
+                        return Ok(Some(self.to_peer(&r)));
+                    }
+                }
+                Ok(self
+                    .inner
+                    .store
+                    .peer_by_phone(phone)
+                    .map_err(store)?
+                    .map(|r| self.to_peer(&r)))
+            }
+        }
+    }
+
+    async fn ask(&self, query: &PeerQuery) -> Result<Peer, ResolveError> {
+        let not_found = |error: Option<RpcError>| ResolveError::NotFound {
+            query: query.clone(),
+            error,
+        };
+        // Errors that mean "no such peer" rather than a failure.
+        const MISSING: &[&str] = &[
+            "PEER_ID_INVALID",
+            "USERNAME_NOT_OCCUPIED",
+            "USERNAME_INVALID",
+            "PHONE_NOT_OCCUPIED",
+            "PHONE_NUMBER_INVALID",
+            "CHANNEL_INVALID",
+            "CHANNEL_PRIVATE",
+            "CHAT_ID_INVALID",
+            "USER_ID_INVALID",
+        ];
+        let fail = |e: InvocationError| match e.rpc() {
+            Some(rpc) if MISSING.iter().any(|m| rpc.is(m)) => not_found(Some(rpc.clone())),
+            _ => ResolveError::Invocation(e),
+        };
+        let found: Option<(PeerKind, i64)> = match query {
+            PeerQuery::Me => {
+                let users = self
+                    .send(&functions::users::GetUsers {
+                        id: vec![enums::InputUser::InputUserSelf],
+                    })
+                    .await
+                    .map_err(fail)?;
+                let id = users.iter().find_map(|u| match u {
+                    enums::User::User(u) => Some(u.id),
+                    enums::User::Empty(_) => None,
+                });
+                if let Some(id) = id {
+                    *self
+                        .inner
+                        .self_id
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner()) = Some(id);
+                    self.inner
+                        .store
+                        .set_self_user(Some(id))
+                        .map_err(|e| ResolveError::Store(e.to_string()))?;
+                }
+                id.map(|id| (PeerKind::User, id))
+            }
+            PeerQuery::Username(name) => {
+                let r = self
+                    .send(&functions::contacts::ResolveUsername {
+                        username: name.clone(),
+                        referer: None,
+                    })
+                    .await
+                    .map_err(fail)?;
+                let enums::contacts::ResolvedPeer::ResolvedPeer(r) = r;
+                Some(peer_key(&r.peer))
+            }
+            PeerQuery::Phone(phone) => {
+                let r = self
+                    .send(&functions::contacts::ResolvePhone {
+                        phone: phone.clone(),
+                    })
+                    .await
+                    .map_err(fail)?;
+                let enums::contacts::ResolvedPeer::ResolvedPeer(r) = r;
+                Some(peer_key(&r.peer))
+            }
+            PeerQuery::Id(marked) => {
+                let id = MarkedId::from_marked(*marked).map_err(ResolveError::BadId)?;
+                match id.peer_kind() {
+                    Some(PeerKind::User) => {
+                        self.send(&functions::users::GetUsers {
+                            id: vec![enums::InputUser::InputUser(types::InputUser {
+                                user_id: id.raw(),
+                                access_hash: 0,
+                            })],
+                        })
+                        .await
+                        .map_err(fail)?;
+                    }
+                    Some(PeerKind::Channel) => {
+                        self.send(&functions::channels::GetChannels {
+                            id: vec![enums::InputChannel::InputChannel(types::InputChannel {
+                                channel_id: id.raw(),
+                                access_hash: 0,
+                            })],
+                        })
+                        .await
+                        .map_err(fail)?;
+                    }
+                    Some(PeerKind::Chat) => {
+                        self.send(&functions::messages::GetChats { id: vec![id.raw()] })
+                            .await
+                            .map_err(fail)?;
+                    }
+                    None => return Err(not_found(None)),
+                }
+                id.peer_kind().map(|k| (k, id.raw()))
+            }
+        };
+        let Some((kind, id)) = found else {
+            return Err(not_found(None));
+        };
+        let record = self
+            .inner
+            .peers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .by_id
+            .get(&(kind, id))
+            .cloned();
+        match record {
+            Some(r) => Ok(self.to_peer(&r)),
+            None => Err(not_found(None)),
+        }
+    }
+}
+
+fn peer_key(peer: &enums::Peer) -> (PeerKind, i64) {
+    match peer {
+        enums::Peer::User(p) => (PeerKind::User, p.user_id),
+        enums::Peer::Chat(p) => (PeerKind::Chat, p.chat_id),
+        enums::Peer::Channel(p) => (PeerKind::Channel, p.channel_id),
+    }
+}
