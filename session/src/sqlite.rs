@@ -343,12 +343,14 @@ fn prepare(conn: &mut Connection, path: &Path, found: Found) -> Result<(), Store
     }
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(err("configure the database"))?;
+    if matches!(found, Found::Version(schema::CURRENT)) {
+        return Ok(());
+    }
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(err("begin the schema transaction"))?;
     match found {
         Found::Fresh => schema::create(&tx).map_err(err("create the schema"))?,
-        Found::Version(v) if v == schema::CURRENT => return Ok(()),
         Found::Version(v) => schema::migrate(&tx, v).map_err(err("migrate the schema"))?,
     }
     schema::verify(&tx, schema::CURRENT).map_err(|detail| {
