@@ -2,7 +2,7 @@
 
 use crate::spec::{WorldError, WorldSpec};
 use crate::state::{ClientInfo, PeerRef, State, StoredMessage};
-use crate::{CallContext, Reply, Service};
+use crate::{CallContext, Outbox, Reply, Service};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -300,9 +300,42 @@ fn method_id(method: &str) -> Option<u32> {
     NAMES.iter().find(|(_, n)| *n == method).map(|(i, _)| *i)
 }
 
+/// Holds the pushes of one call until the world's lock is released.
+#[derive(Default)]
+struct Held(Mutex<Vec<(i64, Vec<u8>)>>);
+
+impl Outbox for Held {
+    fn push(&self, auth_key_id: i64, body: Vec<u8>) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((auth_key_id, body));
+    }
+}
+
 impl Service for World {
     fn call(&self, ctx: &CallContext<'_>, body: &[u8]) -> Reply {
-        let mut st = self.lock();
-        crate::api::call(&mut st, ctx, body, 0)
+        // The outbox is called after the lock is released: an outbox that blocks, or one
+        // that calls the world, cannot stall other calls.
+        let held = Held::default();
+        let inner = CallContext {
+            dc: ctx.dc,
+            dcs: ctx.dcs,
+            auth_key_id: ctx.auth_key_id,
+            session_id: ctx.session_id,
+            msg_id: ctx.msg_id,
+            connection: ctx.connection,
+            now: ctx.now,
+            outbox: &held,
+        };
+        let reply = {
+            let mut st = self.lock();
+            crate::api::call(&mut st, &inner, body, 0)
+        };
+        let pushes = held.0.into_inner().unwrap_or_else(|e| e.into_inner());
+        for (key, body) in pushes {
+            ctx.outbox.push(key, body);
+        }
+        reply
     }
 }

@@ -149,3 +149,64 @@ fn corrupted_requests_never_panic() {
     assert!(c.call(&f::updates::GetState).is_ok());
     assert!(w.user(ALICE).is_some());
 }
+
+/// The outbox is called with the world unlocked: one that reads the world does not deadlock.
+#[test]
+fn the_outbox_runs_outside_the_lock() {
+    use std::sync::{Arc, Mutex};
+    struct Reentrant {
+        world: Arc<World>,
+        seen: Mutex<Vec<(i64, usize)>>,
+    }
+    impl tlgen_world::Outbox for Reentrant {
+        fn push(&self, key: i64, _body: Vec<u8>) {
+            let stored = self.world.messages().len();
+            self.seen.lock().unwrap().push((key, stored));
+        }
+    }
+    let w = Arc::new(World::builtin());
+    w.sign_in(1, ALICE);
+    w.sign_in(2, BOB);
+    let outbox = Reentrant {
+        world: w.clone(),
+        seen: Mutex::new(Vec::new()),
+    };
+    let dcs = dcs();
+    let ctx = tlgen_world::CallContext {
+        dc: 2,
+        dcs: &dcs,
+        auth_key_id: 1,
+        session_id: 1,
+        msg_id: 4,
+        connection: 1,
+        now: 1_800_000_000,
+        outbox: &outbox,
+    };
+    let request = f::messages::SendMessage {
+        no_webpage: false,
+        silent: false,
+        background: false,
+        clear_draft: false,
+        noforwards: false,
+        update_stickersets_order: false,
+        invert_media: false,
+        allow_paid_floodskip: false,
+        peer: input_peer_user(&w, ALICE, BOB),
+        reply_to: None,
+        message: "hi".into(),
+        random_id: 9,
+        reply_markup: None,
+        entities: None,
+        schedule_date: None,
+        schedule_repeat_period: None,
+        send_as: None,
+        quick_reply_shortcut: None,
+        effect: None,
+        allow_paid_stars: None,
+        suggested_post: None,
+        rich_message: None,
+    };
+    let reply = tlgen_world::Service::call(&*w, &ctx, &request.to_bytes());
+    assert!(matches!(reply, Reply::Result(_)));
+    assert_eq!(*outbox.seen.lock().unwrap(), vec![(2, 1)]);
+}
