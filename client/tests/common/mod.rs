@@ -31,8 +31,14 @@ use tlgen_session::{
 /// Every test's bound.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Runs `f` under [`TEST_TIMEOUT`].
+/// Runs `f` under [`TEST_TIMEOUT`] (with the client's logs on stderr when `RUST_LOG` is set).
 pub async fn bounded<F: std::future::Future>(f: F) -> F::Output {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
     tokio::time::timeout(TEST_TIMEOUT, f)
         .await
         .expect("the test did not finish within its time bound")
@@ -172,7 +178,7 @@ pub enum Garbage {
     Framed,
     /// The real answers with one byte of msg_key flipped.
     WrongMsgKey,
-    /// Raw 0xff bytes past the framing (a length no framing accepts).
+    /// Raw bytes past the framing (a length no framing accepts).
     Unframed,
 }
 
@@ -205,6 +211,8 @@ pub struct ServerStats {
 struct SessionState {
     session: Session,
     cache: BTreeMap<i64, Reply>,
+    /// Received, not run.
+    unrun: BTreeMap<i64, Vec<u8>>,
 }
 
 struct State {
@@ -388,8 +396,10 @@ async fn serve_inner(
                 conn.codec.send(&junk, false, &mut out).ok()?;
             }
             Some(Garbage::Unframed) => {
+                // A length of almost 2 GiB (bit 31 clear: not a quick ack), then junk.
                 out.clear();
-                out.extend_from_slice(&[0xff; 32]);
+                out.extend_from_slice(&[0xf0, 0xff, 0xff, 0x7f]);
+                out.extend_from_slice(&[0xff; 28]);
             }
             _ => {}
         }
@@ -471,68 +481,86 @@ fn process(
             SessionState {
                 session: Session::server(key.clone(), start_salt, unique),
                 cache: BTreeMap::new(),
+                unrun: BTreeMap::new(),
             },
         );
     }
     let sess = st.sessions.get_mut(&(key_id, sid))?;
-    let events = sess.session.unpack(now, data).unwrap_or_default();
+    let events = match sess.session.unpack(now, data) {
+        Ok(events) => events,
+        Err(e) => {
+            tracing::debug!(error = %e, "server: payload refused");
+            Vec::new()
+        }
+    };
     let quiet = silent.load(Ordering::SeqCst);
+    // Requests received before but never run (the connection dropped while their payload
+    // was being handled) run now; the others are answered from the cache.
+    let mut requests = Vec::new();
     for event in events {
         match event {
-            Event::Message { msg_id, body } => {
-                let id = u32::from_le_bytes(body.get(..4)?.try_into().ok()?);
-                if id == functions::PingDelayDisconnect::CONSTRUCTOR_ID {
-                    let ping = functions::PingDelayDisconnect::from_bytes(&body).ok()?;
-                    let pong = types::Pong {
-                        msg_id,
-                        ping_id: ping.ping_id,
-                    };
-                    sess.session.push(now, pong.to_bytes(), false);
-                } else if id == functions::GetFutureSalts::CONSTRUCTOR_ID {
-                    let server_now = clock() as i32;
-                    let salts = types::FutureSalts {
-                        req_msg_id: msg_id,
-                        now: server_now,
-                        salts: vec![types::FutureSalt {
-                            valid_since: server_now - 60,
-                            valid_until: server_now + 7200,
-                            salt: sess.session.salt(),
-                        }],
-                    };
-                    sess.session.push(now, salts.to_bytes(), false);
-                } else if quiet {
-                    // Silent: requests vanish.
-                } else {
-                    *st.stats.executed.entry(msg_id).or_default() += 1;
-                    let reply = (st.handler)(&mut st.ctx, msg_id, &body);
-                    *st.ctx.runs.entry(body.clone()).or_default() += 1;
-                    sess.cache.insert(msg_id, reply.clone());
-                    conn.ran_here += 1;
-                    if let (true, Some(limit)) = (conn.first_connection, st.faults.drop_after) {
-                        if conn.ran_here >= limit {
-                            st.faults.drop_after = None;
-                            // Close with every answer unsent.
-                            return None;
-                        }
-                        continue;
-                    }
-                    if let Some((after, kind)) = st.faults.garbage_after {
-                        if conn.ran_here >= after {
-                            st.faults.garbage_after = None;
-                            *garbage = Some(kind);
-                        }
-                    }
-                    push_reply(&mut sess.session, now, msg_id, &reply);
-                }
-            }
+            Event::Message { msg_id, body } => requests.push((msg_id, body)),
             Event::Repeated { msg_id } => {
                 st.stats.repeated += 1;
                 if let Some(reply) = sess.cache.get(&msg_id) {
                     st.stats.answered_from_cache += 1;
                     push_reply(&mut sess.session, now, msg_id, reply);
+                } else if let Some(body) = sess.unrun.remove(&msg_id) {
+                    requests.push((msg_id, body));
                 }
             }
             _ => {}
+        }
+    }
+    let mut requests = requests.into_iter();
+    while let Some((msg_id, body)) = requests.next() {
+        let id = u32::from_le_bytes(body.get(..4)?.try_into().ok()?);
+        if id == functions::PingDelayDisconnect::CONSTRUCTOR_ID {
+            let ping = functions::PingDelayDisconnect::from_bytes(&body).ok()?;
+            let pong = types::Pong {
+                msg_id,
+                ping_id: ping.ping_id,
+            };
+            sess.session.push(now, pong.to_bytes(), false);
+        } else if id == functions::GetFutureSalts::CONSTRUCTOR_ID {
+            let server_now = clock() as i32;
+            let salts = types::FutureSalts {
+                req_msg_id: msg_id,
+                now: server_now,
+                salts: vec![types::FutureSalt {
+                    valid_since: server_now - 60,
+                    valid_until: server_now + 7200,
+                    salt: sess.session.salt(),
+                }],
+            };
+            sess.session.push(now, salts.to_bytes(), false);
+        } else if quiet {
+            // Silent: requests vanish.
+        } else {
+            *st.stats.executed.entry(msg_id).or_default() += 1;
+            let reply = (st.handler)(&mut st.ctx, msg_id, &body);
+            *st.ctx.runs.entry(body.clone()).or_default() += 1;
+            sess.cache.insert(msg_id, reply.clone());
+            conn.ran_here += 1;
+            if let (true, Some(limit)) = (conn.first_connection, st.faults.drop_after) {
+                if conn.ran_here >= limit {
+                    st.faults.drop_after = None;
+                    // Close with every answer unsent; the rest of the payload was received
+                    // and not run.
+                    for (msg_id, body) in requests {
+                        sess.unrun.insert(msg_id, body);
+                    }
+                    return None;
+                }
+                continue;
+            }
+            if let Some((after, kind)) = st.faults.garbage_after {
+                if conn.ran_here >= after {
+                    st.faults.garbage_after = None;
+                    *garbage = Some(kind);
+                }
+            }
+            push_reply(&mut sess.session, now, msg_id, &reply);
         }
     }
     for update in std::mem::take(&mut st.ctx.updates) {
