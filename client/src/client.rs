@@ -190,7 +190,8 @@ impl Client {
                     continue;
                 }
                 info!(dc = self.dc_id(), error = %error.name, seconds, "flood wait above the threshold: returned");
-            } else if error.is_retryable_server_error() && server_errors < config.server_error_retries
+            } else if error.is_retryable_server_error()
+                && server_errors < config.server_error_retries
             {
                 server_errors += 1;
                 let wait = Duration::from_millis(200) * (1 << server_errors.min(6));
@@ -203,7 +204,11 @@ impl Client {
     }
 
     /// One round: hands the call to the task and waits for its answer.
-    async fn call_once(&self, body: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, InvocationError> {
+    async fn call_once(
+        &self,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, InvocationError> {
         let id = self.inner.next_call.fetch_add(1, Ordering::Relaxed);
         let (reply, answer) = oneshot::channel();
         self.inner

@@ -61,7 +61,12 @@ pub(crate) async fn open(
     } else {
         Codec::client(framing, &mut out)
     };
-    debug!(addr, kind = transport.kind.name(), obfuscated = transport.obfuscated, "tcp connected");
+    debug!(
+        addr,
+        kind = transport.kind.name(),
+        obfuscated = transport.obfuscated,
+        "tcp connected"
+    );
     Ok(Link { stream, codec, out })
 }
 
@@ -110,7 +115,11 @@ pub(crate) async fn exchange_key(
         match client.handle(answer)? {
             ClientStep::Send(next) => body = next,
             ClientStep::Done(key) => {
-                info!(dc = dc_id, key_id = format_args!("{:#018x}", key.id as u64), "auth key created");
+                info!(
+                    dc = dc_id,
+                    key_id = format_args!("{:#018x}", key.id as u64),
+                    "auth key created"
+                );
                 return Ok(*key);
             }
         }

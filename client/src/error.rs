@@ -170,7 +170,10 @@ impl fmt::Display for InvocationError {
                 "the call may have run on the server, but its result is lost ({reason})"
             ),
             Self::BadMessage { code } => {
-                write!(f, "the server refused the message (code {code}); it did not run")
+                write!(
+                    f,
+                    "the server refused the message (code {code}); it did not run"
+                )
             }
             Self::Store(e) => write!(f, "session store: {e}"),
             Self::UnknownDc { dc } => write!(f, "no address is known for DC {dc}"),

@@ -44,7 +44,11 @@ pub(crate) type Reply = oneshot::Sender<Result<Vec<u8>, InvocationError>>;
 /// What a [`Client`](crate::Client) handle asks the task.
 pub(crate) enum Command {
     /// Send `body` and answer on `reply`.
-    Call { id: u64, body: Vec<u8>, reply: Reply },
+    Call {
+        id: u64,
+        body: Vec<u8>,
+        reply: Reply,
+    },
     /// The caller gave up on call `id` (timeout or dropped future).
     Cancel(u64),
 }
@@ -219,7 +223,9 @@ impl Task {
         let (mut rd, wr) = stream.into_split();
         let (wtx, wrx) = mpsc::unbounded_channel();
         let mut writer = tokio::spawn(write_loop(wr, wrx));
-        let exit = self.serve_inner(&mut rd, &mut codec, &mut out, &wtx, &mut writer).await;
+        let exit = self
+            .serve_inner(&mut rd, &mut codec, &mut out, &wtx, &mut writer)
+            .await;
         writer.abort();
         exit
     }
@@ -344,7 +350,11 @@ impl Task {
         }
         if resent > 0 {
             self.counters.resent.fetch_add(resent, Ordering::Relaxed);
-            info!(dc = self.dc_id, count = resent, "sending unanswered calls again under their msg_ids");
+            info!(
+                dc = self.dc_id,
+                count = resent,
+                "sending unanswered calls again under their msg_ids"
+            );
         }
         for w in std::mem::take(&mut self.waiting) {
             self.push_call(w.id, w.body, w.reply);
@@ -567,18 +577,23 @@ impl Task {
                         },
                     );
                 } else {
-                    debug!(dc = self.dc_id, old_msg_id, new_msg_id, code, "server refused a message; sent again");
+                    debug!(
+                        dc = self.dc_id,
+                        old_msg_id, new_msg_id, code, "server refused a message; sent again"
+                    );
                     self.by_call.insert(p.call_id, new_msg_id);
-                    self.pending.insert(new_msg_id, Pending { sent: false, ..p });
+                    self.pending
+                        .insert(new_msg_id, Pending { sent: false, ..p });
                 }
             }
-            Event::Rejected { msg_id, code } => {
-                if !self.internal.remove(&msg_id) {
-                    self.fail(msg_id, InvocationError::BadMessage { code });
-                }
+            Event::Rejected { msg_id, code } if !self.internal.remove(&msg_id) => {
+                self.fail(msg_id, InvocationError::BadMessage { code });
             }
             Event::NewSession { first_msg_id, .. } => {
-                debug!(dc = self.dc_id, first_msg_id, "server created a new session");
+                debug!(
+                    dc = self.dc_id,
+                    first_msg_id, "server created a new session"
+                );
                 self.updates.deliver(Update::NewSession);
             }
             Event::Message { body, .. } => self.updates.deliver(Update::Body(body)),

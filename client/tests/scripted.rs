@@ -7,7 +7,9 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{bounded, echo, plain, Ctx, Faults, Garbage, Handler, MemoryStore, Reply, ScriptServer};
+use common::{
+    bounded, echo, plain, Ctx, Faults, Garbage, Handler, MemoryStore, Reply, ScriptServer,
+};
 use tlgen_client::{CallOptions, Client, InvocationError, Update};
 use tlgen_runtime::mtproto::schema::{enums, functions};
 use tlgen_session::SessionStore;
@@ -27,7 +29,10 @@ fn scripted() -> Handler {
     let echo = echo();
     Arc::new(move |ctx: &mut Ctx, msg_id, body: &[u8]| {
         let runs = ctx.runs.get(body).copied().unwrap_or(0);
-        let digit = body.get(3).map(|d| u32::from(d.wrapping_sub(b'0'))).unwrap_or(0);
+        let digit = body
+            .get(3)
+            .map(|d| u32::from(d.wrapping_sub(b'0')))
+            .unwrap_or(0);
         match body.get(..3) {
             Some(b"FLD") if runs == 0 => Reply::Error(420, format!("FLOOD_WAIT_{digit}")),
             Some(b"FLA") => Reply::Error(420, format!("FLOOD_WAIT_{digit}")),
@@ -161,7 +166,10 @@ async fn flood_waits_below_the_threshold_are_slept_through_and_above_it_returned
         let start = Instant::now();
         match client.send_raw(body(b"FLA9", 3)).await {
             Err(InvocationError::Rpc(e)) => {
-                assert_eq!((e.code, e.name.as_str(), e.value), (420, "FLOOD_WAIT", Some(9)));
+                assert_eq!(
+                    (e.code, e.name.as_str(), e.value),
+                    (420, "FLOOD_WAIT", Some(9))
+                );
             }
             other => panic!("expected FLOOD_WAIT_9, got {other:?}"),
         }
@@ -218,7 +226,9 @@ async fn a_server_clock_an_hour_off_is_corrected() {
             let server = ScriptServer::start(scripted(), faults).await;
             let store = MemoryStore::new();
             // A new key: the exchange tells the client the server's time.
-            let client = Client::connect(server.config(2, store.clone())).await.unwrap();
+            let client = Client::connect(server.config(2, store.clone()))
+                .await
+                .unwrap();
             let b = body(b"ECHO", 1);
             assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
             drop(client);
@@ -261,7 +271,11 @@ async fn garbage_or_a_wrong_msg_key_from_the_server_makes_the_client_reconnect()
                 let (answer, sent) = r.unwrap();
                 assert_eq!(answer.unwrap(), sent, "{kind:?}");
             }
-            assert!(client.stats().connections >= 2, "{kind:?}: {:?}", client.stats());
+            assert!(
+                client.stats().connections >= 2,
+                "{kind:?}: {:?}",
+                client.stats()
+            );
             assert_each_ran_once(&server, 10);
         }
     })
@@ -285,7 +299,10 @@ async fn a_server_that_stops_answering_times_calls_out_and_is_left() {
         };
         let start = Instant::now();
         let result = client.send_raw_with(body(b"ECHO", 1), short).await;
-        assert!(matches!(result, Err(InvocationError::Timeout)), "{result:?}");
+        assert!(
+            matches!(result, Err(InvocationError::Timeout)),
+            "{result:?}"
+        );
         assert!(start.elapsed() < Duration::from_secs(2));
         // The pings went unanswered: the client opened another connection.
         tokio::time::sleep(Duration::from_millis(600)).await;
@@ -311,7 +328,10 @@ async fn a_call_made_while_no_server_is_there_times_out() {
         let start = Instant::now();
         let result = client.send_raw_with(body(b"ECHO", 1), short).await;
         assert!(
-            matches!(result, Err(InvocationError::Timeout | InvocationError::Io(_))),
+            matches!(
+                result,
+                Err(InvocationError::Timeout | InvocationError::Io(_))
+            ),
             "{result:?}"
         );
         assert!(start.elapsed() < Duration::from_secs(2));
@@ -324,7 +344,9 @@ async fn a_restarted_client_reuses_its_stored_auth_key() {
     bounded(async {
         let server = ScriptServer::start(scripted(), Faults::default()).await;
         let store = MemoryStore::new();
-        let first = Client::connect(server.config(2, store.clone())).await.unwrap();
+        let first = Client::connect(server.config(2, store.clone()))
+            .await
+            .unwrap();
         assert_eq!(first.stats().key_exchanges, 1);
         let b = body(b"ECHO", 1);
         assert_eq!(first.send_raw(b.clone()).await.unwrap(), b);

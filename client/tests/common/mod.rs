@@ -24,9 +24,7 @@ use tlgen_runtime::mtproto::schema::{functions, types};
 use tlgen_runtime::mtproto::session::{Event, Session};
 use tlgen_runtime::transport::{self, DynCodec, Frame};
 use tlgen_runtime::{Deserializable, Identifiable, Serializable};
-use tlgen_session::{
-    DcEntry, PeerKind, PeerRecord, SessionStore, StoreError, UpdateState,
-};
+use tlgen_session::{DcEntry, PeerKind, PeerRecord, SessionStore, StoreError, UpdateState};
 
 /// Every test's bound.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -322,11 +320,14 @@ fn shifted(offset: i64) -> Duration {
     }
 }
 
+/// The key exchange's server end, with the server's (shifted) clock.
+type HandshakeServer = handshake::Server<fn(&mut [u8]), Box<dyn FnMut() -> i64 + Send>>;
+
 /// One connection's state.
 struct Conn {
     codec: DynCodec,
     offset: i64,
-    hs: Option<handshake::Server<fn(&mut [u8]), Box<dyn FnMut() -> i64 + Send>>>,
+    hs: Option<HandshakeServer>,
     session: Option<(i64, i64)>,
     plain_id: i64,
     ran_here: usize,
@@ -473,7 +474,11 @@ fn process(
     };
     let now = shifted(offset);
     if !st.sessions.contains_key(&(key_id, sid)) {
-        let start_salt = if st.faults.wrong_salt { salt ^ 0x5a5a } else { salt };
+        let start_salt = if st.faults.wrong_salt {
+            salt ^ 0x5a5a
+        } else {
+            salt
+        };
         let unique = st.next_unique;
         st.next_unique += 1;
         st.sessions.insert(
