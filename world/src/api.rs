@@ -197,6 +197,10 @@ fn method(
         f::channels::GetParticipants => get_participants,
         f::channels::InviteToChannel => invite_to_channel,
         f::channels::CreateChannel => create_channel,
+        f::channels::GetFullChannel => get_full_channel,
+        f::channels::GetParticipant => get_participant,
+        f::messages::GetFullChat => get_full_chat,
+        f::messages::GetHistory => get_history,
         f::account::UpdateProfile => update_profile,
         f::account::UpdateUsername => update_username,
         f::account::SetPrivacy => set_privacy,
@@ -2001,4 +2005,253 @@ fn get_channel_difference(
         users: senders.iter().map(|&u| st.render_user(me, u)).collect(),
     }
     .into())
+}
+
+fn get_full_channel(
+    st: &mut State,
+    ctx: &CallContext<'_>,
+    req: f::channels::GetFullChannel,
+) -> R<enums::messages::ChatFull> {
+    let me = me(st, ctx)?;
+    let id = input_channel(st, me, &req.channel)?;
+    readable_channel(st, me, id)?;
+    let c = &st.channels[&id];
+    let admin = c.creator == me || c.admins.contains(&me);
+    let full = types::ChannelFull {
+        can_view_participants: c.megagroup || admin,
+        can_set_username: c.creator == me,
+        can_set_stickers: false,
+        hidden_prehistory: false,
+        can_set_location: false,
+        has_scheduled: false,
+        can_view_stats: false,
+        blocked: false,
+        can_delete_channel: c.creator == me,
+        antispam: false,
+        participants_hidden: false,
+        translations_disabled: false,
+        stories_pinned_available: false,
+        view_forum_as_messages: false,
+        restricted_sponsored: false,
+        can_view_revenue: false,
+        paid_media_allowed: false,
+        can_view_stars_revenue: false,
+        paid_reactions_available: false,
+        stargifts_available: false,
+        paid_messages_available: false,
+        id,
+        about: c.about.clone(),
+        participants_count: Some(c.members.len() as i32),
+        admins_count: Some(c.admins.len() as i32 + 1),
+        kicked_count: None,
+        banned_count: None,
+        online_count: None,
+        read_inbox_max_id: c.last_msg_id,
+        read_outbox_max_id: c.last_msg_id,
+        unread_count: 0,
+        chat_photo: types::PhotoEmpty { id: 0 }.into(),
+        notify_settings: types::PeerNotifySettings::default().into(),
+        exported_invite: None,
+        bot_info: Vec::new(),
+        migrated_from_chat_id: None,
+        migrated_from_max_id: None,
+        pinned_msg_id: None,
+        stickerset: None,
+        available_min_id: None,
+        folder_id: None,
+        linked_chat_id: None,
+        location: None,
+        slowmode_seconds: None,
+        slowmode_next_send_date: None,
+        stats_dc: None,
+        pts: c.pts,
+        call: None,
+        ttl_period: None,
+        pending_suggestions: None,
+        groupcall_default_join_as: None,
+        theme_emoticon: None,
+        requests_pending: None,
+        recent_requesters: None,
+        default_send_as: None,
+        available_reactions: None,
+        reactions_limit: None,
+        stories: None,
+        wallpaper: None,
+        boosts_applied: None,
+        boosts_unrestrict: None,
+        emojiset: None,
+        bot_verification: None,
+        stargifts_count: None,
+        send_paid_messages_stars: None,
+        main_tab: None,
+        guard_bot_id: None,
+    };
+    Ok(types::messages::ChatFull {
+        full_chat: full.into(),
+        chats: vec![st.render_channel(me, id)],
+        users: Vec::new(),
+    }
+    .into())
+}
+
+fn get_full_chat(
+    st: &mut State,
+    ctx: &CallContext<'_>,
+    req: f::messages::GetFullChat,
+) -> R<enums::messages::ChatFull> {
+    let me = me(st, ctx)?;
+    let c = st
+        .chats
+        .get(&req.chat_id)
+        .filter(|c| c.members.contains(&me))
+        .ok_or_else(|| bad("CHAT_ID_INVALID"))?;
+    let participants = c
+        .members
+        .iter()
+        .map(|&u| -> enums::ChatParticipant {
+            if u == c.creator {
+                types::ChatParticipantCreator {
+                    user_id: u,
+                    rank: None,
+                }
+                .into()
+            } else if c.admins.contains(&u) {
+                types::ChatParticipantAdmin {
+                    user_id: u,
+                    inviter_id: c.creator,
+                    date: 0,
+                    rank: None,
+                }
+                .into()
+            } else {
+                types::ChatParticipant {
+                    user_id: u,
+                    inviter_id: c.creator,
+                    date: 0,
+                    rank: None,
+                }
+                .into()
+            }
+        })
+        .collect();
+    let full = types::ChatFull {
+        can_set_username: false,
+        has_scheduled: false,
+        translations_disabled: false,
+        id: c.id,
+        about: String::new(),
+        participants: types::ChatParticipants {
+            chat_id: c.id,
+            participants,
+            version: 1,
+        }
+        .into(),
+        chat_photo: None,
+        notify_settings: types::PeerNotifySettings::default().into(),
+        exported_invite: None,
+        bot_info: None,
+        pinned_msg_id: None,
+        folder_id: None,
+        call: None,
+        ttl_period: None,
+        groupcall_default_join_as: None,
+        theme_emoticon: None,
+        requests_pending: None,
+        recent_requesters: None,
+        available_reactions: None,
+        reactions_limit: None,
+    };
+    Ok(types::messages::ChatFull {
+        full_chat: full.into(),
+        chats: vec![st.render_chat(me, c.id)],
+        users: c.members.iter().map(|&u| st.render_user(me, u)).collect(),
+    }
+    .into())
+}
+
+fn get_participant(
+    st: &mut State,
+    ctx: &CallContext<'_>,
+    req: f::channels::GetParticipant,
+) -> R<enums::channels::ChannelParticipant> {
+    let me = me(st, ctx)?;
+    let id = input_channel(st, me, &req.channel)?;
+    readable_channel(st, me, id)?;
+    let user = match input_peer(st, me, &req.participant)? {
+        PeerRef::User(u) => u,
+        _ => return Err(bad("PARTICIPANT_ID_INVALID")),
+    };
+    let c = &st.channels[&id];
+    if !c.megagroup && user != me && c.creator != me && !c.admins.contains(&me) {
+        return Err(bad("CHAT_ADMIN_REQUIRED"));
+    }
+    if !c.members.contains(&user) {
+        return Err(bad("USER_NOT_PARTICIPANT"));
+    }
+    Ok(types::channels::ChannelParticipant {
+        participant: participant(st, me, id, user),
+        chats: Vec::new(),
+        users: vec![st.render_user(me, user)],
+    }
+    .into())
+}
+
+fn get_history(
+    st: &mut State,
+    ctx: &CallContext<'_>,
+    req: f::messages::GetHistory,
+) -> R<enums::messages::Messages> {
+    let me = me(st, ctx)?;
+    let peer = input_peer(st, me, &req.peer)?;
+    // (id, message, sender), oldest first.
+    let all: Vec<(i32, enums::Message, i64)> = match peer {
+        PeerRef::Channel(c) => {
+            readable_channel(st, me, c)?;
+            st.channels[&c]
+                .log
+                .iter()
+                .map(|(_, m, from)| (message_id(m), as_seen(m, *from == me), *from))
+                .collect()
+        }
+        _ => st.users[&me]
+            .log
+            .iter()
+            .filter(|e| e.peer == peer)
+            .map(|e| (message_id(&e.message), e.message.clone(), e.from))
+            .collect(),
+    };
+    let limit = if req.limit <= 0 {
+        DIFFERENCE_LIMIT
+    } else {
+        (req.limit as usize).min(DIFFERENCE_LIMIT)
+    };
+    let skip = req.add_offset.max(0) as usize;
+    let page: Vec<(i32, enums::Message, i64)> = all
+        .into_iter()
+        .rev()
+        .filter(|(id, _, _)| req.offset_id <= 0 || *id < req.offset_id)
+        .filter(|(id, _, _)| req.max_id <= 0 || *id < req.max_id)
+        .filter(|(id, _, _)| *id > req.min_id)
+        .skip(skip)
+        .take(limit)
+        .collect();
+    let mut users: BTreeSet<i64> = page.iter().map(|p| p.2).collect();
+    if let PeerRef::User(u) = peer {
+        users.insert(u);
+    }
+    Ok(types::messages::Messages {
+        messages: page.into_iter().map(|p| p.1).collect(),
+        topics: Vec::new(),
+        chats: st.render_peer_chat(me, peer).into_iter().collect(),
+        users: users.iter().map(|&u| st.render_user(me, u)).collect(),
+    }
+    .into())
+}
+
+fn message_id(m: &enums::Message) -> i32 {
+    match m {
+        enums::Message::Message(m) => m.id,
+        enums::Message::Service(m) => m.id,
+        enums::Message::Empty(m) => m.id,
+    }
 }

@@ -101,9 +101,11 @@
 //! `auth.logOut`; `users.getUsers`, `users.getFullUser`; `contacts.resolveUsername`,
 //! `contacts.resolvePhone`, `contacts.getContacts`, `contacts.importContacts`;
 //! `account.updateProfile`, `account.updateUsername`, `account.setPrivacy`,
-//! `account.getPrivacy`; `messages.getChats`, `messages.getDialogs` (always empty),
-//! `messages.sendMessage`; `channels.getChannels`, `channels.getParticipants`,
-//! `channels.inviteToChannel`, `channels.createChannel`; `updates.getState`,
+//! `account.getPrivacy`; `messages.getChats`, `messages.getFullChat`, `messages.getDialogs`
+//! (always empty), `messages.sendMessage`, `messages.getHistory` (text messages, the last
+//! 1000 of each box or channel); `channels.getChannels`, `channels.getFullChannel`,
+//! `channels.getParticipants`, `channels.getParticipant`, `channels.inviteToChannel`,
+//! `channels.createChannel`; `updates.getState`,
 //! `updates.getDifference`, `updates.getChannelDifference`. Any other method answers 400 `METHOD_NOT_IMPLEMENTED`; a body
 //! that does not decode (or an unknown constructor) 400 `INPUT_METHOD_INVALID`.
 //!

@@ -288,3 +288,59 @@ fn created_channels_are_private_until_joined() {
         err(400, "CHAT_TITLE_EMPTY")
     );
 }
+
+#[test]
+fn full_channel_full_chat_and_one_participant() {
+    let (w, p) = world();
+    let alice = login(&w, &p, 73, ALICE);
+    let enums::messages::ChatFull::ChatFull(full) = alice
+        .call(&f::channels::GetFullChannel {
+            channel: input_channel(&w, ALICE, NEWS),
+        })
+        .unwrap();
+    let enums::ChatFull::ChannelFull(inner) = &full.full_chat else {
+        panic!("channelFull")
+    };
+    assert_eq!(inner.about, "Announcements of the loopback world.");
+    assert_eq!(inner.participants_count, Some(2));
+    assert!(inner.can_view_participants && inner.can_delete_channel);
+    assert_eq!(channel_of(&full.chats[0]).id, NEWS);
+
+    let enums::messages::ChatFull::ChatFull(full) = alice
+        .call(&f::messages::GetFullChat { chat_id: TEA_PARTY })
+        .unwrap();
+    let enums::ChatFull::ChatFull(inner) = &full.full_chat else {
+        panic!("chatFull")
+    };
+    let enums::ChatParticipants::ChatParticipants(list) = &inner.participants else {
+        panic!("participants")
+    };
+    assert_eq!(list.participants.len(), 3);
+    assert!(matches!(
+        list.participants[0],
+        enums::ChatParticipant::Creator(_)
+    ));
+    assert_eq!(full.users.len(), 3);
+    let dave = login(&w, &p, 74, DAVE);
+    assert_eq!(
+        dave.error(&f::messages::GetFullChat { chat_id: TEA_PARTY }),
+        err(400, "CHAT_ID_INVALID")
+    );
+
+    let enums::channels::ChannelParticipant::ChannelParticipant(one) = alice
+        .call(&f::channels::GetParticipant {
+            channel: input_channel(&w, ALICE, CHAT_GROUP),
+            participant: input_peer_user(&w, ALICE, CAROL),
+        })
+        .unwrap();
+    assert!(
+        matches!(&one.participant, enums::ChannelParticipant::ChannelParticipant(m) if m.user_id == CAROL)
+    );
+    assert_eq!(
+        alice.error(&f::channels::GetParticipant {
+            channel: input_channel(&w, ALICE, CHAT_GROUP),
+            participant: input_peer_user(&w, ALICE, DAVE),
+        }),
+        err(400, "USER_NOT_PARTICIPANT")
+    );
+}

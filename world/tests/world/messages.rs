@@ -341,3 +341,70 @@ fn channel_difference_returns_channel_messages() {
         matches!(&d.new_messages[0], enums::Message::Message(m) if m.out && m.message == "two")
     );
 }
+
+#[test]
+fn history_of_private_chats_and_channels() {
+    let (w, p) = world();
+    let alice = login(&w, &p, 96, ALICE);
+    let bob = login(&w, &p, 97, BOB);
+    for (i, text) in ["a", "b", "c"].iter().enumerate() {
+        send(&alice, input_peer_user(&w, ALICE, BOB), text, 10 + i as i64).unwrap();
+    }
+    send(&bob, input_peer_user(&w, BOB, ALICE), "d", 20).unwrap();
+    send(&alice, input_peer_user(&w, ALICE, CAROL), "not for Bob", 21).unwrap();
+    let history =
+        |c: &Client, peer: enums::InputPeer, offset_id: i32, limit: i32| -> Vec<(String, bool)> {
+            let r = c
+                .call(&f::messages::GetHistory {
+                    peer,
+                    offset_id,
+                    offset_date: 0,
+                    add_offset: 0,
+                    limit,
+                    max_id: 0,
+                    min_id: 0,
+                    hash: 0,
+                })
+                .unwrap();
+            let enums::messages::Messages::Messages(m) = r else {
+                panic!("messages")
+            };
+            m.messages
+                .iter()
+                .map(|m| match m {
+                    enums::Message::Message(m) => (m.message.clone(), m.out),
+                    _ => panic!(),
+                })
+                .collect()
+        };
+    let s = |t: &str, out: bool| (t.to_string(), out);
+    assert_eq!(
+        history(&bob, input_peer_user(&w, BOB, ALICE), 0, 10),
+        vec![s("d", true), s("c", false), s("b", false), s("a", false)]
+    );
+    assert_eq!(
+        history(&alice, input_peer_user(&w, ALICE, BOB), 0, 2),
+        vec![s("d", false), s("c", true)]
+    );
+    // Older than Alice's message 2 ("b").
+    assert_eq!(
+        history(&alice, input_peer_user(&w, ALICE, BOB), 2, 10),
+        vec![s("a", true)]
+    );
+    let news = types::InputPeerChannel {
+        channel_id: NEWS,
+        access_hash: w.channel_access_hash(BOB, NEWS),
+    };
+    send(
+        &alice,
+        types::InputPeerChannel {
+            channel_id: NEWS,
+            access_hash: w.channel_access_hash(ALICE, NEWS),
+        }
+        .into(),
+        "post",
+        30,
+    )
+    .unwrap();
+    assert_eq!(history(&bob, news.into(), 0, 10), vec![s("post", false)]);
+}
