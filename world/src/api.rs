@@ -1824,7 +1824,8 @@ fn send_message(
                         pts_count: 1,
                     }
                     .into()],
-                    vec![st.render_user(m, me)],
+                    // A broadcast post does not name its author.
+                    from.map(|u| st.render_user(m, u)).into_iter().collect(),
                     vec![st.render_channel(m, c)],
                     at,
                 );

@@ -87,6 +87,8 @@
 //!   back as `missingInvitee`s; more than 200 users in one call, or a channel past 200,000
 //!   members, is `USERS_TOO_MUCH`; in a broadcast channel only the creator and admins invite
 //!   (`CHAT_ADMIN_REQUIRED`), in a supergroup every member does.
+//! - `inputUserFromMessage` / `inputPeerUserFromMessage` are accepted when the viewer can see
+//!   the chat named and the user is in it; the message id is not looked up.
 //! - **Privacy**: rules apply in order, the first that matches the viewer decides, none
 //!   matching denies; a key nobody set allows everybody, except `phone_number` (contacts only).
 //!   `phone_number` hides the phone in `user`, `about` the bio in `userFull`, `added_by_phone`

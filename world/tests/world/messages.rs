@@ -215,6 +215,17 @@ fn group_and_channel_messages() {
     let pushed = p.take(bob.key);
     assert_eq!(pushed.len(), 1);
     assert_eq!(new_message(&pushed[0]).0.message, "release!");
+    let enums::Updates::Updates(post) = &pushed[0] else {
+        panic!("updates")
+    };
+    assert!(
+        post.users.is_empty(),
+        "a broadcast post does not name its author"
+    );
+    assert_eq!(
+        channel_of(&post.chats[0]).access_hash,
+        Some(w.channel_access_hash(BOB, NEWS))
+    );
     let bob_news = types::InputPeerChannel {
         channel_id: NEWS,
         access_hash: w.channel_access_hash(BOB, NEWS),
