@@ -19,6 +19,23 @@ const PATH: &str = "TLGEN_SESSION_TEST_PATH";
 /// No child runs longer than this, whatever happens to the parent.
 const CHILD_LIMIT: Duration = Duration::from_secs(60);
 
+/// Opens the session, waiting (a bounded time) while it is in use.
+///
+/// The parent's other tests start processes at any moment: between fork and exec such a
+/// process holds a copy of every descriptor of the parent (they close on exec), the lock
+/// file's included, so a lock the parent just released can stay held for that instant.
+fn open_when_free(path: &str) -> Result<SqliteStore, StoreError> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match SqliteStore::open(path) {
+            Err(StoreError::InUse { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The child's side. Prints lines `<word> [value]` on stdout (the first one after the
 /// harness's `test child ... `).
 #[test]
@@ -29,20 +46,24 @@ fn child() {
     let path = std::env::var(PATH).expect("TLGEN_SESSION_TEST_PATH");
     let started = Instant::now();
     match mode.as_str() {
-        "open" => match SqliteStore::open(&path) {
+        "open" | "open-when-free" => match if mode == "open" {
+            SqliteStore::open(&path)
+        } else {
+            open_when_free(&path)
+        } {
             Ok(_) => println!("result ok"),
             Err(StoreError::InUse { path: p }) => println!("result in-use {}", p.display()),
             Err(e) => println!("result error {e}"),
         },
         "hold" => {
-            let _store = SqliteStore::open(&path).unwrap();
+            let _store = open_when_free(&path).unwrap();
             println!("ready");
             while started.elapsed() < CHILD_LIMIT {
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
         "write" => {
-            let store = SqliteStore::open(&path).unwrap();
+            let store = open_when_free(&path).unwrap();
             let start = store.update_state().unwrap().pts;
             println!("ready");
             for i in start + 1..start + 1_000_000 {
@@ -198,7 +219,7 @@ fn another_process_is_refused_while_the_session_is_open() {
     assert!(other.wait().unwrap().success());
 
     drop(store);
-    let mut other = spawn("open", &path);
+    let mut other = spawn("open-when-free", &path);
     let rx = lines(&mut other);
     assert_eq!(wait_for(&rx, "result"), "result ok");
     assert!(other.wait().unwrap().success());
