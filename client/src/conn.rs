@@ -17,7 +17,7 @@ use crate::error::InvocationError;
 /// Most round trips of one key exchange (three, and a few `dh_gen_retry`).
 const MAX_HANDSHAKE_STEPS: usize = 8;
 /// Bytes read from the socket at a time.
-pub(crate) const READ_CHUNK: usize = 64 * 1024;
+pub(crate) const READ_CHUNK: usize = 16 * 1024;
 
 /// Fills `buf` from the OS's random source.
 pub(crate) fn random_fill(buf: &mut [u8]) {
