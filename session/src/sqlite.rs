@@ -26,7 +26,9 @@ mod schema;
 /// writing one session. The lock ends when the store is dropped or the process ends, however
 /// it ends. The lock file stays when the store closes (it holds nothing; removing it could
 /// let two clients lock two different files); a new session file is created readable by its
-/// owner only (on Unix), since it holds auth keys.
+/// owner only (on Unix), since it holds auth keys. The lock belongs to the open lock file:
+/// a child process forked while the store is open shares it until it execs (the descriptor
+/// closes on exec) or exits.
 ///
 /// The file is checked before anything is written to it: a file that is not SQLite, belongs
 /// to another application, is damaged, or was written by a newer version of this crate gives
