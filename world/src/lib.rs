@@ -37,10 +37,10 @@
 //!
 //! `world/worlds/default.json` is the built-in world as a file (a test keeps them equal), a
 //! place to start a world of one's own. [`World::from_file`] reads JSON in the shape of
-//! [`WorldSpec`]: `secret` (mixed into access
-//! hashes), `login_code`, `default_dc`, and lists of `users`, `chats` and `channels`; unknown
-//! fields, duplicate ids or usernames, members who are not users, invalid usernames or phones
-//! are [`WorldError`]s naming the file and what is wrong. For example:
+//! [`WorldSpec`]: `secret` (mixed into access hashes), `login_code`, `default_dc`, and lists
+//! of `users`, `chats` and `channels`; unknown fields, duplicate ids or usernames, members who
+//! are not users, invalid usernames or phones are [`WorldError`]s naming the file and what is
+//! wrong. For example:
 //!
 //! ```json
 //! {
@@ -69,7 +69,7 @@
 //!   `auth.importAuthorization`) on a DC other than its user's home may call `help.`, `auth.`,
 //!   `langpack.`, `upload.` methods and `users.getUsers` there, and gets 303 `USER_MIGRATE_X`
 //!   for anything else. A home DC that the server does not run (not in `CallContext::dcs`)
-//!   never causes a migration.
+//!   never causes a migration: on a server of DC 1 alone, everybody signs in on DC 1.
 //! - **Wrappers** `invokeWithLayer` (its layer recorded), `initConnection` (its app and device
 //!   strings recorded per auth key, see [`World::client_info`]), `invokeAfterMsg`,
 //!   `invokeAfterMsgs` and `invokeWithoutUpdates` are unwrapped and the inner query answered,
@@ -107,9 +107,19 @@
 //! (always empty), `messages.sendMessage`, `messages.getHistory` (text messages, the last
 //! 1000 of each box or channel); `channels.getChannels`, `channels.getFullChannel`,
 //! `channels.getParticipants`, `channels.getParticipant`, `channels.inviteToChannel`,
-//! `channels.createChannel`; `updates.getState`,
-//! `updates.getDifference`, `updates.getChannelDifference`. Any other method answers 400 `METHOD_NOT_IMPLEMENTED`; a body
-//! that does not decode (or an unknown constructor) 400 `INPUT_METHOD_INVALID`.
+//! `channels.createChannel`; `updates.getState`, `updates.getDifference`,
+//! `updates.getChannelDifference`. Any other method answers 400 `METHOD_NOT_IMPLEMENTED`; a
+//! body that does not decode (or an unknown constructor) 400 `INPUT_METHOD_INVALID`. Refused
+//! calls: `PEER_ID_INVALID`, `USER_ID_INVALID`, `CHANNEL_INVALID`, `CHANNEL_PRIVATE`,
+//! `CHAT_ID_INVALID`, `CHAT_ADMIN_REQUIRED`, `CHAT_WRITE_FORBIDDEN`, `USERS_TOO_MUCH`,
+//! `USER_NOT_PARTICIPANT`, `USERNAME_INVALID`, `USERNAME_NOT_OCCUPIED`, `USERNAME_OCCUPIED`,
+//! `USERNAME_NOT_MODIFIED`, `PHONE_NUMBER_INVALID`, `PHONE_NOT_OCCUPIED`,
+//! `PHONE_NUMBER_OCCUPIED`, `PHONE_CODE_EMPTY`, `PHONE_CODE_INVALID`, `PHONE_CODE_EXPIRED`,
+//! `ACCESS_TOKEN_INVALID`, `AUTH_BYTES_INVALID`, `DC_ID_INVALID`, `API_ID_INVALID`,
+//! `FIRSTNAME_INVALID`, `LASTNAME_INVALID`, `ABOUT_TOO_LONG`, `CHAT_TITLE_EMPTY`,
+//! `CHAT_TITLE_TOO_LONG`, `CHAT_ABOUT_TOO_LONG`, `PARTICIPANT_ID_INVALID`, `MESSAGE_EMPTY`, `MESSAGE_TOO_LONG`, `RANDOM_ID_DUPLICATE`,
+//! `PRIVACY_TOO_LONG`, `PRIVACY_VALUE_INVALID` (400); `AUTH_KEY_UNREGISTERED` (401);
+//! `PHONE_MIGRATE_X`, `USER_MIGRATE_X` (303); `FLOOD_WAIT_X` (420, when set).
 //!
 //! # Tests
 //!
