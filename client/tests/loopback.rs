@@ -1,0 +1,267 @@
+//! The client against the real loopback server (tlgen-loopback) with an echo service:
+//! concurrency, a dropped connection, flood waits, salts, clocks, garbage, a wrong msg_key,
+//! silence, a lost auth key, a stored key, and a second DC.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{bounded, public_key, MemoryStore};
+use tlgen_client::{CallOptions, Client, Config, InvocationError};
+use tlgen_loopback::{Faults, FloodWait, Server, ServerHandle};
+use tlgen_world::{CallContext, Reply, Service};
+
+/// Answers every request with its own body.
+struct Echo;
+
+impl Service for Echo {
+    fn call(&self, _: &CallContext<'_>, body: &[u8]) -> Reply {
+        Reply::Result(body.to_vec())
+    }
+}
+
+/// A request of the made-up method `0x0ec0_0001` carrying `n`.
+fn body(n: u64) -> Vec<u8> {
+    let mut b = 0x0ec0_0001u32.to_le_bytes().to_vec();
+    b.extend_from_slice(&n.to_le_bytes());
+    b
+}
+
+const FLOODED: u32 = 0x0ec0_0002;
+
+async fn server(dcs: usize, faults: Faults) -> ServerHandle {
+    Server::builder()
+        .service(Arc::new(Echo))
+        .dcs(dcs)
+        .key(common::private_key().clone())
+        .faults(faults)
+        .start()
+        .await
+        .unwrap()
+}
+
+fn config(server: &ServerHandle, store: Arc<MemoryStore>) -> Config {
+    let mut config = Config::new(1, server.addr(1).to_string(), vec![public_key()], store);
+    config.request_timeout = Duration::from_secs(20);
+    config.reconnect.initial = Duration::from_millis(20);
+    config.reconnect.max = Duration::from_millis(500);
+    config.dcs = server
+        .dcs()
+        .into_iter()
+        .map(|d| (d.id, d.addr.to_string()))
+        .collect();
+    config
+}
+
+/// `n` concurrent calls, each checked against its own body.
+async fn many(client: &Client, from: u64, n: u64) {
+    let mut calls = tokio::task::JoinSet::new();
+    for i in from..from + n {
+        let client = client.clone();
+        calls.spawn(async move { (client.send_raw(body(i)).await, body(i)) });
+    }
+    while let Some(r) = calls.join_next().await {
+        let (answer, sent) = r.unwrap();
+        assert_eq!(answer.unwrap(), sent);
+    }
+}
+
+fn assert_each_ran_once(server: &ServerHandle, expected: usize) {
+    let executed = server.stats().executed;
+    assert_eq!(executed.len(), expected, "requests the server ran");
+    assert!(executed.values().all(|&n| n == 1), "{executed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_calls_over_one_connection() {
+    bounded(async {
+        let server = server(1, Faults::default()).await;
+        let client = Client::connect(config(&server, MemoryStore::new())).await.unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for t in 0..50 {
+            let client = client.clone();
+            tasks.spawn(async move { many(&client, t * 20, 20).await });
+        }
+        while let Some(r) = tasks.join_next().await {
+            r.unwrap();
+        }
+        assert_each_ran_once(&server, 1000);
+        assert_eq!(server.stats().connections_total, 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_with_100_calls_in_flight() {
+    bounded(async {
+        // The connection closes after its second encrypted payload: the requests in it ran,
+        // their answers were never written.
+        let faults = Faults {
+            drop_after: Some(2),
+            ..Faults::default()
+        };
+        let server = server(1, faults).await;
+        let client = Client::connect(config(&server, MemoryStore::new())).await.unwrap();
+        server.set_faults(Faults {
+            drop_after: Some(2),
+            ..Faults::default()
+        });
+        many(&client, 0, 100).await;
+        assert_each_ran_once(&server, 100);
+        assert!(client.stats().connections >= 2, "{:?}", client.stats());
+        assert_eq!(client.stats().may_have_run, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn flood_waits_above_the_threshold_are_returned_with_the_seconds() {
+    bounded(async {
+        let faults = Faults {
+            flood_wait: vec![FloodWait {
+                constructor_id: FLOODED,
+                seconds: 120,
+            }],
+            ..Faults::default()
+        };
+        let server = server(1, faults).await;
+        let client = Client::connect(config(&server, MemoryStore::new())).await.unwrap();
+        let mut flooded = FLOODED.to_le_bytes().to_vec();
+        flooded.extend_from_slice(&[0; 4]);
+        let start = Instant::now();
+        match client.send_raw(flooded).await {
+            Err(InvocationError::Rpc(e)) => {
+                assert_eq!((e.name.as_str(), e.value), ("FLOOD_WAIT", Some(120)));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert_eq!(client.send_raw(body(1)).await.unwrap(), body(1));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_server_salts_and_a_skewed_clock_are_corrected() {
+    bounded(async {
+        for skew in [3600, -3600] {
+            let server = server(1, Faults::default()).await;
+            let store = MemoryStore::new();
+            let client = Client::connect(config(&server, store.clone())).await.unwrap();
+            assert_eq!(client.send_raw(body(0)).await.unwrap(), body(0));
+            server.set_faults(Faults {
+                bad_server_salt: 3,
+                clock_skew: skew,
+                ..Faults::default()
+            });
+            // The same client (its offset is now wrong) and a new one with the stored key.
+            many(&client, 1, 10).await;
+            let again = Client::connect(config(&server, store)).await.unwrap();
+            many(&again, 100, 10).await;
+            assert_eq!(server.stats().handshakes, 1);
+            assert_each_ran_once(&server, 21);
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_and_a_wrong_msg_key_make_the_client_reconnect() {
+    bounded(async {
+        for faults in [
+            Faults {
+                garbage: 1,
+                ..Faults::default()
+            },
+            Faults {
+                wrong_msg_key: 1,
+                ..Faults::default()
+            },
+        ] {
+            let server = server(1, Faults::default()).await;
+            let client = Client::connect(config(&server, MemoryStore::new())).await.unwrap();
+            assert_eq!(client.send_raw(body(0)).await.unwrap(), body(0));
+            server.set_faults(faults);
+            many(&client, 1, 20).await;
+            assert!(client.stats().connections >= 2, "{:?}", client.stats());
+            assert_each_ran_once(&server, 21);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_silent_server_times_calls_out() {
+    bounded(async {
+        let server = server(1, Faults::default()).await;
+        let mut config = config(&server, MemoryStore::new());
+        config.ping_interval = Duration::from_millis(100);
+        config.ping_timeout = Duration::from_millis(300);
+        let client = Client::connect(config).await.unwrap();
+        assert_eq!(client.send_raw(body(0)).await.unwrap(), body(0));
+        server.set_faults(Faults {
+            silent: true,
+            ..Faults::default()
+        });
+        let short = CallOptions {
+            timeout: Some(Duration::from_millis(400)),
+        };
+        let result = client.send_raw_with(body(1), short).await;
+        assert!(matches!(result, Err(InvocationError::Timeout)), "{result:?}");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(client.stats().connections >= 2, "{:?}", client.stats());
+        server.set_faults(Faults::default());
+        assert_eq!(client.send_raw(body(2)).await.unwrap(), body(2));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_stored_key_is_reused_and_a_forgotten_one_replaced() {
+    bounded(async {
+        let server = server(1, Faults::default()).await;
+        let store = MemoryStore::new();
+        let first = Client::connect(config(&server, store.clone())).await.unwrap();
+        assert_eq!(first.send_raw(body(0)).await.unwrap(), body(0));
+        drop(first);
+        let second = Client::connect(config(&server, store.clone())).await.unwrap();
+        assert_eq!(second.send_raw(body(1)).await.unwrap(), body(1));
+        assert_eq!(second.stats().key_exchanges, 0);
+        assert_eq!(server.stats().handshakes, 1);
+
+        // The server answers the next payload with -404 (auth key unknown): a new key.
+        server.set_faults(Faults {
+            transport_error: Some(404),
+            ..Faults::default()
+        });
+        let result = second.send_raw(body(2)).await;
+        assert!(
+            matches!(
+                result,
+                Ok(_) | Err(InvocationError::Transport(_) | InvocationError::MayHaveRun { .. })
+            ),
+            "{result:?}"
+        );
+        assert_eq!(second.send_raw(body(3)).await.unwrap(), body(3));
+        assert_eq!(second.stats().key_exchanges, 1);
+        assert_eq!(server.stats().handshakes, 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_second_dc_gets_its_own_connection_and_key() {
+    bounded(async {
+        let server = server(2, Faults::default()).await;
+        let store = MemoryStore::new();
+        let client = Client::connect(config(&server, store.clone())).await.unwrap();
+        let dc2 = client.dc(2).await.unwrap();
+        assert_eq!(dc2.send_raw(body(1)).await.unwrap(), body(1));
+        assert_eq!(client.send_raw(body(2)).await.unwrap(), body(2));
+        assert_eq!(server.stats().handshakes, 2);
+        use tlgen_session::SessionStore;
+        assert!(store.dc(2).unwrap().unwrap().auth_key.is_some());
+    })
+    .await;
+}
