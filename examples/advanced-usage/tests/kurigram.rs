@@ -88,7 +88,10 @@ async fn kurigram_runs_the_three_examples() {
         .arg(&script)
         .env("TLGEN_LOOPBACK_HOST", addr.ip().to_string())
         .env("TLGEN_LOOPBACK_PORT", addr.port().to_string())
-        .env("TLGEN_LOOPBACK_FINGERPRINT", server.fingerprint().to_string())
+        .env(
+            "TLGEN_LOOPBACK_FINGERPRINT",
+            server.fingerprint().to_string(),
+        )
         .env("TLGEN_LOOPBACK_MODULUS", hex(&key.n()))
         .env("TLGEN_LOOPBACK_EXPONENT", big(&key.e()))
         .env("TLGEN_LOOPBACK_PHONE", "15550001001")
@@ -117,12 +120,19 @@ async fn kurigram_runs_the_three_examples() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
-    assert!(status.success(), "the Kurigram script failed:\n{stdout}\n{stderr}");
+    assert!(
+        status.success(),
+        "the Kurigram script failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("ok"), "{stdout}");
 
     let alice = world.user(1001).expect("Alice");
     assert_eq!(
-        (alice.first_name.as_str(), alice.last_name.as_str(), alice.about.as_str()),
+        (
+            alice.first_name.as_str(),
+            alice.last_name.as_str(),
+            alice.about.as_str()
+        ),
         ("First Name", "Last Name", "New bio text")
     );
     assert_eq!(

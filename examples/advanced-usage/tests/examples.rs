@@ -1,0 +1,264 @@
+//! The three raw-API examples end to end against the in-process loopback server, and the
+//! peer cache and `resolve_peer` around them: every input form, hits and misses, typed
+//! not-found errors, one request for concurrent resolves, and a cache that survives a restart.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tlgen_advanced_usage::{examples, world, Demo};
+use tlgen_loopback::Server;
+use tlgen_session::{MemoryStore, PeerKind, SessionStore, SqliteStore};
+use tlgen_telegram::{enums, functions, App, Client, PeerQuery, ResolveError};
+use tlgen_world::World;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(LIMIT, f)
+        .await
+        .expect("finished within 60 s")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_three_examples_change_the_server() {
+    bounded(async {
+        let demo = Demo::start().await.unwrap();
+        let me = demo.client.self_id().unwrap();
+        examples::update_profile(&demo.client).await.unwrap();
+        examples::set_privacy(&demo.client).await.unwrap();
+        let before = demo.world.method_counts();
+        examples::invite_to_channel(&demo.client).await.unwrap();
+        let after = demo.world.method_counts();
+        let ran =
+            |m: &str| after.get(m).copied().unwrap_or(0) - before.get(m).copied().unwrap_or(0);
+
+        let u = demo.world.user(me).unwrap();
+        assert_eq!(
+            (u.first_name.as_str(), u.last_name.as_str()),
+            ("Dan", "Tès")
+        );
+        assert_eq!(u.about, "Bio written from tlgen");
+        assert_eq!(
+            demo.world.privacy(me, "status_timestamp"),
+            Some(vec!["allow_contacts".to_string()])
+        );
+        let members = demo.world.channel_members(1234567890).unwrap();
+        for user in [1003, 1004, 1005] {
+            assert!(members.contains(&user), "{user} not in {members:?}");
+        }
+        // Each user by a different route: Carol from the cache (no request), Dave by
+        // username, Erin by phone; the channel from the cache (the dialogs).
+        assert_eq!(ran("contacts.resolveUsername"), 1, "{after:?}");
+        assert_eq!(ran("contacts.resolvePhone"), 1, "{after:?}");
+        assert_eq!(ran("users.getUsers"), 0, "{after:?}");
+        assert_eq!(ran("channels.getChannels"), 0, "{after:?}");
+        assert_eq!(ran("channels.inviteToChannel"), 1, "{after:?}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_input_form_resolves() {
+    bounded(async {
+        let demo = Demo::start().await.unwrap();
+        let c = &demo.client;
+        let me = c.resolve_peer("me").await.unwrap();
+        assert!(me.is_self);
+        assert!(matches!(
+            enums::InputPeer::from(&me),
+            enums::InputPeer::InputPeerSelf
+        ));
+        for q in [
+            "carol",
+            "@carol",
+            "t.me/carol",
+            "https://t.me/carol",
+            "CAROL",
+        ] {
+            let p = c
+                .resolve_peer(q)
+                .await
+                .unwrap_or_else(|e| panic!("{q}: {e}"));
+            assert_eq!((p.kind, p.id), (PeerKind::User, 1003), "{q}");
+            assert!(p.access_hash.is_some());
+        }
+        for q in ["+15550001004", "15550001004", "+1 555-000-1004"] {
+            let p = c
+                .resolve_peer(q)
+                .await
+                .unwrap_or_else(|e| panic!("{q}: {e}"));
+            assert_eq!((p.kind, p.id), (PeerKind::User, 1004), "{q}");
+        }
+        let news = c.resolve_peer("tlgen_news").await.unwrap();
+        assert_eq!((news.kind, news.id), (PeerKind::Channel, 1234567890));
+        assert_eq!(news.marked_id(), -1001234567890);
+        let chat = c.resolve_peer(-4242_i64).await.unwrap();
+        assert_eq!(chat.kind, PeerKind::Chat);
+        assert!(enums::InputChannel::try_from(chat).is_err());
+        // An integer is an id, a string of digits a phone.
+        let by_id = c.resolve_peer(1002_i64).await.unwrap();
+        assert_eq!(by_id.id, 1002);
+        assert!(c.resolve_peer("1002").await.is_err());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misses_are_typed_not_found_errors() {
+    bounded(async {
+        let demo = Demo::start().await.unwrap();
+        let c = &demo.client;
+        for (q, query) in [
+            ("nobody_here", PeerQuery::Username("nobody_here".into())),
+            ("+15559999999", PeerQuery::Phone("15559999999".into())),
+        ] {
+            match c.resolve_peer(q).await {
+                Err(ResolveError::NotFound { query: got, error }) => {
+                    assert_eq!(got, query);
+                    assert!(error.is_some(), "{q}");
+                }
+                other => panic!("{q}: {other:?}"),
+            }
+        }
+        match c.resolve_peer(999_999_i64).await {
+            Err(e @ ResolveError::NotFound { .. }) => {
+                assert!(e.to_string().contains("999999"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            c.resolve_peer(-1_000_000_000_000_i64).await,
+            Err(ResolveError::BadId(_))
+        ));
+        assert!(matches!(
+            c.resolve_peer("a b").await,
+            Err(ResolveError::BadQuery(_))
+        ));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_resolves_of_one_name_ask_once() {
+    bounded(async {
+        let demo = Demo::start().await.unwrap();
+        let before = demo.world.method_count("contacts.resolveUsername");
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let c = demo.client.clone();
+                tokio::spawn(async move { c.resolve_peer("dave_jones").await })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap().id, 1004);
+        }
+        assert_eq!(
+            demo.world.method_count("contacts.resolveUsername") - before,
+            1
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_client_keeps_its_key_its_sign_in_and_its_peers() {
+    bounded(async {
+        let world = Arc::new(World::builtin());
+        let server = Server::builder()
+            .service(world.clone())
+            .start()
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alice.session");
+        let dc = server.dcs()[0].clone();
+        let config = |store: Arc<dyn SessionStore>| {
+            tlgen_client::Config::new(
+                dc.id,
+                dc.addr.to_string(),
+                vec![server.rsa_public_key()],
+                store,
+            )
+        };
+        {
+            let store: Arc<dyn SessionStore> = Arc::new(SqliteStore::open(&path).unwrap());
+            let client = Client::connect(config(store), App::new(1, "h"))
+                .await
+                .unwrap();
+            let hash = client.request_login_code(world::PHONE).await.unwrap();
+            client
+                .sign_in(world::PHONE, &hash, &world.login_code())
+                .await
+                .unwrap();
+            client.resolve_peer("dave_jones").await.unwrap();
+            assert_eq!(client.connection().stats().key_exchanges, 1);
+        }
+        // The first client is gone (its store closed with it); the second opens the file.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let store: Arc<dyn SessionStore> = Arc::new(SqliteStore::open(&path).unwrap());
+        let client = Client::connect(config(store), App::new(1, "h"))
+            .await
+            .unwrap();
+        assert_eq!(
+            client.connection().stats().key_exchanges,
+            0,
+            "the stored key served"
+        );
+        assert_eq!(client.self_id(), Some(1001));
+        let resolves = world.method_count("contacts.resolveUsername");
+        let dave = client.resolve_peer("@dave_jones").await.unwrap();
+        assert_eq!(dave.id, 1004);
+        assert_eq!(
+            world.method_count("contacts.resolveUsername"),
+            resolves,
+            "from the stored cache"
+        );
+        // Still signed in: a call that needs a user works.
+        client
+            .send(&functions::users::GetUsers {
+                id: vec![enums::InputUser::InputUserSelf],
+            })
+            .await
+            .unwrap();
+        server.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_homed_on_another_dc_moves_the_client() {
+    bounded(async {
+        let world = Arc::new(World::builtin());
+        let server = Server::builder()
+            .service(world.clone())
+            .dcs(2)
+            .start()
+            .await
+            .unwrap();
+        let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+        // Dave is homed on DC 1; the client starts on DC 2.
+        let dc2 = server.addr(2);
+        let mut config = tlgen_client::Config::new(
+            2,
+            dc2.to_string(),
+            vec![server.rsa_public_key()],
+            store.clone(),
+        );
+        config.dcs = server
+            .dcs()
+            .iter()
+            .map(|d| (d.id, d.addr.to_string()))
+            .collect();
+        let client = Client::connect(config, App::new(1, "h")).await.unwrap();
+        let hash = client.request_login_code("15550001004").await.unwrap();
+        let user = client
+            .sign_in("15550001004", &hash, &world.login_code())
+            .await
+            .unwrap();
+        assert_eq!(user.id, 1004);
+        assert_eq!(client.connection().dc_id(), 1);
+        assert_eq!(store.home_dc().unwrap(), Some(1));
+        server.shutdown().await;
+    })
+    .await;
+}
