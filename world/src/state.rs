@@ -266,6 +266,16 @@ pub(crate) struct State {
     pub serial: u64,
 }
 
+/// What [`valid_username`] accepts, for error messages.
+const USERNAME_RULE: &str = "5 to 32 of a-z, A-Z, 0-9 and _, starting with a letter, \
+                             no __, not ending with _";
+
+/// The forms of [`Rule`], for error messages.
+const RULE_FORMS: &str = "allow_all, allow_contacts, allow_users:ID,..., allow_chats:ID,..., \
+                          allow_bots, allow_premium, allow_close_friends, disallow_all, \
+                          disallow_contacts, disallow_users:ID,..., disallow_chats:ID,..., \
+                          disallow_bots";
+
 pub(crate) fn valid_username(name: &str) -> bool {
     let b = name.as_bytes();
     (5..=32).contains(&b.len())
@@ -330,7 +340,9 @@ impl State {
             }
             for name in &u.usernames {
                 if !valid_username(name) {
-                    return bad(format!("{who}: username {name:?} is not valid (5-32 of a-z, 0-9, _, starting with a letter)"));
+                    return bad(format!(
+                        "{who}: username {name:?} is not valid ({USERNAME_RULE})"
+                    ));
                 }
                 if let Some(owner) = taken.insert(name.to_ascii_lowercase(), who.clone()) {
                     return bad(format!("{who}: username {name:?} is also {owner}'s"));
@@ -371,7 +383,12 @@ impl State {
                 for r in &p.rules {
                     match Rule::parse(r) {
                         Some(rule) => rules.push(rule),
-                        None => return bad(format!("{who}: privacy rule {r:?} of {} is not one of allow_all, allow_contacts, allow_users:ID,..., disallow_all, disallow_contacts, disallow_users:ID,... (or _chats, _bots, _premium, _close_friends)", p.key)),
+                        None => {
+                            return bad(format!(
+                                "{who}: privacy rule {r:?} of {} is not one of {RULE_FORMS}",
+                                p.key
+                            ))
+                        }
                     }
                 }
                 privacy.insert(p.key.clone(), rules);
@@ -458,7 +475,9 @@ impl State {
             }
             if let Some(name) = &c.username {
                 if !valid_username(name) {
-                    return bad(format!("{who}: username {name:?} is not valid (5-32 of a-z, 0-9, _, starting with a letter)"));
+                    return bad(format!(
+                        "{who}: username {name:?} is not valid ({USERNAME_RULE})"
+                    ));
                 }
                 if let Some(owner) = taken.insert(name.to_ascii_lowercase(), who.clone()) {
                     return bad(format!("{who}: username {name:?} is also {owner}'s"));
