@@ -440,6 +440,27 @@ mod tests {
     }
 
     #[test]
+    fn reads_pkcs8_as_openssl_writes_it() {
+        let pair = KeyPair::generate();
+        let (_, pkcs1) = pem_block(&pair.to_pem()).unwrap();
+        // PrivateKeyInfo { 0, { rsaEncryption, NULL }, OCTET STRING pkcs1 }
+        let mut algorithm = Vec::new();
+        der_element(TAG_OID, &RSA_ENCRYPTION_OID, &mut algorithm);
+        der_element(TAG_NULL, &[], &mut algorithm);
+        let mut body = Vec::new();
+        der_uint(&BigUint::zero(), &mut body);
+        der_element(TAG_SEQUENCE, &algorithm, &mut body);
+        der_element(TAG_OCTET_STRING, &pkcs1, &mut body);
+        let mut der = Vec::new();
+        der_element(TAG_SEQUENCE, &body, &mut der);
+        let read = KeyPair::from_pem(&pem("PRIVATE KEY", &der)).unwrap();
+        assert_eq!(
+            read.private_key().public_key().fingerprint(),
+            pair.private_key().public_key().fingerprint()
+        );
+    }
+
+    #[test]
     fn malformed_pem_is_an_error() {
         assert!(KeyPair::from_pem("").is_err());
         assert!(KeyPair::from_pem(

@@ -3,7 +3,7 @@
 //! Prints one line per DC (`dc <id> <address>`), the RSA public key PEM and its fingerprint,
 //! then serves until Ctrl-C. Logging: `RUST_LOG=tlgen_loopback=debug`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -86,12 +86,12 @@ fn parse_flood_wait(text: &str) -> Result<FloodWait, String> {
     })
 }
 
-fn load_key(path: &PathBuf) -> Result<KeyPair, String> {
+fn load_key(path: &Path) -> Result<KeyPair, String> {
     match std::fs::read_to_string(path) {
         Ok(text) => KeyPair::from_pem(&text).map_err(|e| format!("{}: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let pair = KeyPair::generate();
-            std::fs::write(path, pair.to_pem())
+            write_private(path, pair.to_pem().as_bytes())
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             Ok(pair)
         }
@@ -116,6 +116,16 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Creates `path` (not replacing a file made meanwhile), readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
 }
 
 async fn serve(args: Args) -> Result<(), String> {

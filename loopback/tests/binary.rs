@@ -102,6 +102,11 @@ async fn the_key_file_is_created_once_and_reused() {
     assert!(std::fs::read_to_string(&path)
         .unwrap()
         .starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the key file is the owner's alone");
+    }
     drop(first.child);
     let second = start_binary(&["--port", "0", "--key", arg, "--silent"]);
     assert_eq!(first.fingerprint, second.fingerprint);

@@ -349,8 +349,12 @@ impl Client {
 
     /// Waits for the answer to `msg_id` (following re-sends), sending acks and re-sent messages.
     pub async fn result(&mut self, mut msg_id: i64) -> Result<Vec<u8>, types::RpcError> {
-        // Bounded by WAIT in recv: each pass receives one payload.
+        let deadline = std::time::Instant::now() + WAIT;
         loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no answer to {msg_id:#x}"
+            );
             let mut found = None;
             for event in std::mem::take(&mut self.events) {
                 match event {
@@ -405,7 +409,12 @@ impl Client {
 
     /// Receives until an event matches; returns it.
     pub async fn wait_for(&mut self, what: impl Fn(&Event) -> bool) -> Event {
+        let deadline = std::time::Instant::now() + WAIT;
         loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the event did not come"
+            );
             if let Some(at) = self.events.iter().position(&what) {
                 return self.events.remove(at);
             }
