@@ -1369,8 +1369,8 @@ fn invite_to_channel(
             .ok_or_else(|| bad("CHANNEL_INVALID"))?;
         c.members.extend(added.iter().copied());
         if megagroup && !added.is_empty() {
-            c.pts += 1;
-            c.last_msg_id += 1;
+            c.pts = c.pts.saturating_add(1);
+            c.last_msg_id = c.last_msg_id.saturating_add(1);
             service_message = Some((c.last_msg_id, c.pts));
         }
     }
@@ -1590,8 +1590,8 @@ fn deliver(
     let Some(u) = st.users.get_mut(&user) else {
         return (0, 0, make(0));
     };
-    u.last_msg_id += 1;
-    u.pts += 1;
+    u.last_msg_id = u.last_msg_id.saturating_add(1);
+    u.pts = u.pts.saturating_add(1);
     let (id, pts) = (u.last_msg_id, u.pts);
     let m = make(id);
     u.log.push(LogEntry {
@@ -1787,8 +1787,8 @@ fn send_message(
                     .channels
                     .get_mut(&c)
                     .ok_or_else(|| bad("CHANNEL_INVALID"))?;
-                ch.pts += 1;
-                ch.last_msg_id += 1;
+                ch.pts = ch.pts.saturating_add(1);
+                ch.last_msg_id = ch.last_msg_id.saturating_add(1);
                 (
                     ch.last_msg_id,
                     ch.pts,

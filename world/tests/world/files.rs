@@ -259,3 +259,38 @@ fn default_json_is_the_builtin_world() {
     );
     assert!(World::from_file(&path).is_ok());
 }
+
+/// Corrupted world files give an error or a world, never a panic.
+#[test]
+fn corrupted_files_never_panic() {
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let base = GOOD.as_bytes();
+    let mut loaded = 0;
+    for round in 0..2000 {
+        let mut bytes = base.to_vec();
+        if round % 2 == 0 {
+            bytes.truncate((next() as usize) % base.len());
+        }
+        for _ in 0..1 + next() % 3 {
+            let i = (next() as usize) % bytes.len().max(1);
+            if let Some(b) = bytes.get_mut(i) {
+                let alphabet = b" {}[]\":,0123456789-abcxyz_";
+                *b = alphabet[(next() as usize) % alphabet.len()];
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        if let Ok(spec) = WorldSpec::from_json(&text) {
+            if World::from_spec(spec).is_ok() {
+                loaded += 1;
+            }
+        }
+    }
+    // Some corruptions (inside names) still make a valid world.
+    assert!(loaded > 0);
+}
