@@ -62,66 +62,70 @@ fn me(st: &State, ctx: &CallContext<'_>) -> R<i64> {
         .ok_or_else(|| Reply::error(401, "AUTH_KEY_UNREGISTERED"))
 }
 
-/// Answers one request body (wrappers included).
-pub(crate) fn call(st: &mut State, ctx: &CallContext<'_>, body: &[u8], depth: u32) -> Reply {
-    let id = match body {
-        [a, b, c, d, ..] => u32::from_le_bytes([*a, *b, *c, *d]),
-        _ => return bad("INPUT_METHOD_INVALID"),
-    };
-    let Some(name) = name_of(id) else {
-        debug!(id = format_args!("{id:#010x}"), "unknown constructor");
-        return bad("INPUT_METHOD_INVALID");
-    };
-    if depth > MAX_WRAPPERS {
-        return bad("INPUT_METHOD_INVALID");
-    }
-    if let Some((seconds, left)) = st.flood.get_mut(&id) {
-        let seconds = *seconds;
-        if let Some(n) = left {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                st.flood.remove(&id);
+/// Answers one request body (wrappers included). Wrappers are taken off one at a time, at
+/// most [`MAX_WRAPPERS`] of them, each inner query replacing the outer one in memory.
+pub(crate) fn call(st: &mut State, ctx: &CallContext<'_>, request: &[u8]) -> Reply {
+    let mut held: Vec<u8>;
+    let mut body = request;
+    for _ in 0..=MAX_WRAPPERS {
+        let id = match body {
+            [a, b, c, d, ..] => u32::from_le_bytes([*a, *b, *c, *d]),
+            _ => return bad("INPUT_METHOD_INVALID"),
+        };
+        let Some(name) = name_of(id) else {
+            debug!(id = format_args!("{id:#010x}"), "unknown constructor");
+            return bad("INPUT_METHOD_INVALID");
+        };
+        if let Some((seconds, left)) = st.flood.get_mut(&id) {
+            let seconds = *seconds;
+            if let Some(n) = left {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    st.flood.remove(&id);
+                }
             }
+            debug!(method = name, seconds, "flood wait");
+            return Reply::error(420, format!("FLOOD_WAIT_{seconds}"));
         }
-        debug!(method = name, seconds, "flood wait");
-        return Reply::error(420, format!("FLOOD_WAIT_{seconds}"));
+        // The wrappers: recorded, then the inner query is answered.
+        let inner = match id {
+            INVOKE_WITH_LAYER => decode::<f::InvokeWithLayer<Object>>(body).map(|w| {
+                let auth = st.auths.entry(ctx.auth_key_id).or_default();
+                auth.client.get_or_insert_with(ClientInfo::default).layer = Some(w.layer);
+                w.query.0
+            }),
+            INIT_CONNECTION => decode::<f::InitConnection<Object>>(body).map(|w| {
+                let auth = st.auths.entry(ctx.auth_key_id).or_default();
+                let layer = auth.client.as_ref().and_then(|c| c.layer);
+                auth.client = Some(ClientInfo {
+                    api_id: w.api_id,
+                    device_model: w.device_model,
+                    system_version: w.system_version,
+                    app_version: w.app_version,
+                    system_lang_code: w.system_lang_code,
+                    lang_pack: w.lang_pack,
+                    lang_code: w.lang_code,
+                    layer,
+                });
+                w.query.0
+            }),
+            INVOKE_AFTER_MSG => decode::<f::InvokeAfterMsg<Object>>(body).map(|w| w.query.0),
+            INVOKE_AFTER_MSGS => decode::<f::InvokeAfterMsgs<Object>>(body).map(|w| w.query.0),
+            INVOKE_WITHOUT_UPDATES => {
+                decode::<f::InvokeWithoutUpdates<Object>>(body).map(|w| w.query.0)
+            }
+            _ => return method(st, ctx, id, name, body),
+        };
+        match inner {
+            Ok(inner) => {
+                *st.counts.entry(name).or_default() += 1;
+                held = inner;
+                body = &held;
+            }
+            Err(e) => return e,
+        }
     }
-    // The wrappers: recorded, then the inner query is answered.
-    let inner = match id {
-        INVOKE_WITH_LAYER => decode::<f::InvokeWithLayer<Object>>(body).map(|w| {
-            let auth = st.auths.entry(ctx.auth_key_id).or_default();
-            auth.client.get_or_insert_with(ClientInfo::default).layer = Some(w.layer);
-            w.query.0
-        }),
-        INIT_CONNECTION => decode::<f::InitConnection<Object>>(body).map(|w| {
-            let auth = st.auths.entry(ctx.auth_key_id).or_default();
-            let layer = auth.client.as_ref().and_then(|c| c.layer);
-            auth.client = Some(ClientInfo {
-                api_id: w.api_id,
-                device_model: w.device_model,
-                system_version: w.system_version,
-                app_version: w.app_version,
-                system_lang_code: w.system_lang_code,
-                lang_pack: w.lang_pack,
-                lang_code: w.lang_code,
-                layer,
-            });
-            w.query.0
-        }),
-        INVOKE_AFTER_MSG => decode::<f::InvokeAfterMsg<Object>>(body).map(|w| w.query.0),
-        INVOKE_AFTER_MSGS => decode::<f::InvokeAfterMsgs<Object>>(body).map(|w| w.query.0),
-        INVOKE_WITHOUT_UPDATES => {
-            decode::<f::InvokeWithoutUpdates<Object>>(body).map(|w| w.query.0)
-        }
-        _ => return method(st, ctx, id, name, body),
-    };
-    match inner {
-        Ok(inner) => {
-            *st.counts.entry(name).or_default() += 1;
-            call(st, ctx, &inner, depth + 1)
-        }
-        Err(e) => e,
-    }
+    bad("INPUT_METHOD_INVALID")
 }
 
 /// Namespaces a key may use before it signs in.

@@ -330,7 +330,7 @@ impl Service for World {
         };
         let reply = {
             let mut st = self.lock();
-            crate::api::call(&mut st, &inner, body, 0)
+            crate::api::call(&mut st, &inner, body)
         };
         let pushes = held.0.into_inner().unwrap_or_else(|e| e.into_inner());
         for (key, body) in pushes {

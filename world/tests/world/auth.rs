@@ -347,7 +347,15 @@ fn wrappers_are_unwrapped_and_init_connection_is_recorded() {
     };
     assert!(c.call(&many).is_ok());
 
-    // Nesting is bounded.
+    // Nesting is bounded: 8 wrappers are fine, 20 are not.
+    let mut body = f::help::GetNearestDc.to_bytes();
+    for _ in 0..8 {
+        body = f::InvokeWithoutUpdates {
+            query: Object(body),
+        }
+        .to_bytes();
+    }
+    assert!(matches!(c.raw(&body), tlgen_world::Reply::Result(_)));
     let mut body = f::help::GetNearestDc.to_bytes();
     for _ in 0..20 {
         body = f::InvokeWithoutUpdates {
