@@ -3,6 +3,8 @@
 //! Prints one line per DC (`dc <id> <address>`), the RSA public key PEM and its fingerprint,
 //! then serves until Ctrl-C. Logging: `RUST_LOG=tlgen_loopback=debug`.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;

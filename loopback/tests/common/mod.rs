@@ -424,16 +424,10 @@ impl Client {
     }
 }
 
-/// The soft limit of open file descriptors (`ulimit -n`) of this process.
-pub fn fd_limit() -> u64 {
-    // `ulimit -n` of this process, through /proc (no libc calls here).
-    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
-    limits
-        .lines()
-        .find(|l| l.starts_with("Max open files"))
-        .and_then(|l| l.split_whitespace().nth(3))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1024)
+/// Raises the soft limit of open file descriptors (`ulimit -n`) towards `wanted`, as far as
+/// the hard limit allows, and returns the soft limit then in force (children inherit it).
+pub fn raise_fd_limit(wanted: u64) -> u64 {
+    rlimit::increase_nofile_limit(wanted).unwrap_or(0)
 }
 
 /// VmRSS of this process in KiB.
