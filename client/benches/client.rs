@@ -18,7 +18,6 @@ use criterion::{Criterion, Throughput};
 
 use tlgen_client::{Client, Config};
 
-#[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 
