@@ -14,9 +14,10 @@ use tracing::{debug, info, warn};
 use tlgen_runtime::crypto::RsaPublicKey;
 use tlgen_runtime::mtproto::envelope::MessageKey;
 use tlgen_runtime::mtproto::handshake::AuthKey;
-use tlgen_runtime::mtproto::schema::functions;
+use tlgen_runtime::mtproto::schema::{enums, functions, types};
 use tlgen_runtime::mtproto::session::{self, Event, Session, SessionError};
 use tlgen_runtime::transport::{DynCodec, Frame, TransportError};
+use tlgen_runtime::{Deserializable, Identifiable, Serializable};
 use tlgen_session::{DcEntry, SessionStore};
 
 use crate::config::{Backoff, Config, Transport, Wrapper};
@@ -596,7 +597,7 @@ impl Task {
                 );
                 self.updates.deliver(Update::NewSession);
             }
-            Event::Message { body, .. } => self.updates.deliver(Update::Body(body)),
+            Event::Message { body, .. } => self.unasked(body),
             Event::Pong { msg_id, .. } => {
                 self.internal.remove(&msg_id);
             }
@@ -604,6 +605,47 @@ impl Task {
                 self.internal.remove(&req_msg_id);
             }
             _ => {}
+        }
+    }
+
+    /// A message the server sent unasked: the service messages about messages are handled
+    /// here, the rest are updates.
+    fn unasked(&mut self, body: Vec<u8>) {
+        let id = body
+            .get(..4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_le_bytes);
+        match id {
+            Some(
+                types::MsgDetailedInfo::CONSTRUCTOR_ID | types::MsgNewDetailedInfo::CONSTRUCTOR_ID,
+            ) => {
+                let Ok(info) = enums::MsgDetailedInfo::from_bytes(&body) else {
+                    debug!(dc = self.dc_id, "undecodable msg_detailed_info dropped");
+                    return;
+                };
+                let (request, answer) = match info {
+                    enums::MsgDetailedInfo::MsgDetailedInfo(i) => (Some(i.msg_id), i.answer_msg_id),
+                    enums::MsgDetailedInfo::NewDetailedInfo(i) => (None, i.answer_msg_id),
+                };
+                // The server answered before (perhaps on a connection that dropped): ask for
+                // the answer again while its call still waits for it.
+                if request.is_none_or(|r| self.pending.contains_key(&r)) {
+                    let ask = types::MsgResendReq {
+                        msg_ids: vec![answer],
+                    };
+                    self.session.push(unix_now(), ask.to_bytes(), false);
+                }
+            }
+            Some(
+                types::MsgsStateInfo::CONSTRUCTOR_ID
+                | types::MsgsAllInfo::CONSTRUCTOR_ID
+                | types::DestroySessionOk::CONSTRUCTOR_ID
+                | types::DestroySessionNone::CONSTRUCTOR_ID
+                | types::RpcAnswerUnknown::CONSTRUCTOR_ID
+                | types::RpcAnswerDroppedRunning::CONSTRUCTOR_ID
+                | types::RpcAnswerDropped::CONSTRUCTOR_ID,
+            ) => debug!(dc = self.dc_id, "service message ignored"),
+            _ => self.updates.deliver(Update::Body(body)),
         }
     }
 

@@ -11,7 +11,8 @@ use common::{
     bounded, echo, plain, Ctx, Faults, Garbage, Handler, MemoryStore, Reply, ScriptServer,
 };
 use tlgen_client::{CallOptions, Client, InvocationError, Update};
-use tlgen_runtime::mtproto::schema::{enums, functions};
+use tlgen_runtime::mtproto::schema::{enums, functions, types};
+use tlgen_runtime::Serializable;
 use tlgen_session::SessionStore;
 
 async fn next(updates: &mut tlgen_client::Updates) -> Update {
@@ -37,6 +38,17 @@ fn scripted() -> Handler {
             Some(b"FLD") if runs == 0 => Reply::Error(420, format!("FLOOD_WAIT_{digit}")),
             Some(b"FLA") => Reply::Error(420, format!("FLOOD_WAIT_{digit}")),
             Some(b"SLO") if runs == 0 => Reply::Error(420, format!("SLOW_MODE_WAIT_{digit}")),
+            Some(b"DET") => {
+                // A service message about an answer, then an update.
+                let info = types::MsgNewDetailedInfo {
+                    answer_msg_id: 12345,
+                    bytes: 16,
+                    status: 0,
+                };
+                ctx.updates.push(info.to_bytes());
+                ctx.updates.push(vec![b'U', 9, 0, 0]);
+                Reply::Ok(body.to_vec())
+            }
             Some(b"UPD") => {
                 for i in 0..digit {
                     ctx.updates.push(vec![b'U', i as u8, 0, 0]);
@@ -470,4 +482,31 @@ async fn the_first_call_of_each_connection_is_wrapped() {
         assert!(fourth.starts_with(b"WRAP"));
     })
     .await;
+}
+
+#[tokio::test]
+async fn service_messages_about_answers_are_not_updates() {
+    bounded(async {
+        let (_server, client) = setup(Faults::default()).await;
+        let mut updates = client.updates().unwrap();
+        client.send_raw(body(b"ECHO", 0)).await.unwrap();
+        assert_eq!(next(&mut updates).await, Update::NewSession);
+        client.send_raw(body(b"DET0", 1)).await.unwrap();
+        assert_eq!(next(&mut updates).await, Update::Body(vec![b'U', 9, 0, 0]));
+        // The client asked for the answer again (msg_resend_req) and goes on working.
+        let b = body(b"ECHO", 2);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+    })
+    .await;
+}
+
+#[test]
+fn the_client_is_a_cheap_shareable_handle() {
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    shareable::<Client>();
+    fn sendable<T: Send>(_: &T) {}
+    let client: Option<Client> = None;
+    if let Some(c) = &client {
+        sendable(&c.send_raw(Vec::new()));
+    }
 }

@@ -539,6 +539,8 @@ fn process(
                 }],
             };
             sess.session.push(now, salts.to_bytes(), false);
+        } else if id == types::MsgResendReq::CONSTRUCTOR_ID {
+            // Answers are not kept by msg_id here: nothing to send again.
         } else if quiet {
             // Silent: requests vanish.
         } else {
