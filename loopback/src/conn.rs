@@ -137,6 +137,7 @@ pub(crate) async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let tx = lock(&shared.conns).get(&id).map(|c| c.tx.downgrade());
+    let _registered = Registered(shared.clone(), id);
     let mut conn = Conn {
         shared: shared.clone(),
         dc,
@@ -191,8 +192,16 @@ pub(crate) async fn run(
         }
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.shutdown()).await;
-    lock(&shared.conns).remove(&id);
     tracing::debug!(id, "connection closed");
+}
+
+/// Takes the connection out of the registry when its task ends, however it ends.
+struct Registered(Arc<Shared>, u64);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        lock(&self.0.conns).remove(&self.1);
+    }
 }
 
 impl Conn {
