@@ -34,9 +34,9 @@
 //! # Keys
 //!
 //! Without [`Builder::key`] the server makes a fresh 2048-bit RSA key when it starts
-//! ([`KeyPair::generate`]: random 1024-bit primes; typically well under a second in an
-//! optimized build, a few seconds with an unoptimized `num-bigint`). Tests that start many
-//! servers can make one key and pass it to each. Auth keys live in a table shared by all DCs
+//! ([`KeyPair::generate`]: two random 1024-bit primes; 0.1-0.3 s, the binary's start to its
+//! printed fingerprint, in this workspace's dev profile, where dependencies build at
+//! opt-level 1). Tests that start many servers can make one key and pass it to each. Auth keys live in a table shared by all DCs
 //! and connections: a client that reconnects with its key and session keeps working; an unknown
 //! (or expired temporary) key gets transport error -404, as Telegram answers. Binding a
 //! temporary key to a permanent one (`auth.bindTempAuthKey`) is an API method: the service
