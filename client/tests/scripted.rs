@@ -510,3 +510,36 @@ fn the_client_is_a_cheap_shareable_handle() {
         sendable(&c.send_raw(Vec::new()));
     }
 }
+
+#[tokio::test]
+async fn calls_sent_before_the_server_vanished_may_have_run_and_later_ones_did_not() {
+    bounded(async {
+        let server = ScriptServer::start(scripted(), Faults::default()).await;
+        let mut config = server.config(2, MemoryStore::new());
+        config.reconnect.attempts = 3;
+        let client = Client::connect(config).await.unwrap();
+        assert_eq!(
+            client.send_raw(body(b"ECHO", 0)).await.unwrap(),
+            body(b"ECHO", 0)
+        );
+
+        // The server takes the call and never answers; then it is gone for good.
+        server.set_silent(true);
+        let c = client.clone();
+        let call = tokio::spawn(async move { c.send_raw(body(b"ECHO", 1)).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(server);
+        let result = call.await.unwrap();
+        assert!(
+            matches!(result, Err(InvocationError::MayHaveRun { .. })),
+            "{result:?}"
+        );
+        assert_eq!(client.stats().may_have_run, 1);
+
+        // A call made now is never sent: a network error, not "may have run".
+        let result = client.send_raw(body(b"ECHO", 2)).await;
+        assert!(matches!(result, Err(InvocationError::Io(_))), "{result:?}");
+        assert_eq!(client.stats().may_have_run, 1);
+    })
+    .await;
+}
