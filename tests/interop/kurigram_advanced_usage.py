@@ -2,7 +2,8 @@
 
 Runs the three raw-API examples of Pyrogram's "Advanced Usage" page, in today's spelling
 (`app.invoke`, `pyrogram.raw.functions`), with nothing changed but the connection settings:
-the server's address and RSA key. `resolve_peer` goes by id, by username and by phone.
+the server's address and RSA key. `resolve_peer` goes by id, by username and by phone; the
+ids resolve from the dialogs and contacts the script reads first, as on Telegram.
 
 Started by `loopback/tests/kurigram.rs`, which passes the server through the environment:
 TLGEN_LOOPBACK_HOST, TLGEN_LOOPBACK_PORT, TLGEN_LOOPBACK_FINGERPRINT (signed 64-bit),
@@ -74,7 +75,12 @@ async def main() -> None:
         )
         print(f"account.setPrivacy -> {type(r).__name__} with {len(r.rules)} rule(s)", flush=True)
 
-        # Example 3: invite users resolved by id, username and phone.
+        # Example 3: invite users resolved by id, username and phone. An id resolves from the
+        # peers the client has met; as Pyrogram's FAQ advises for PEER_ID_INVALID, the dialogs
+        # and contacts are read first (Telegram, like the loopback world, refuses access hash 0).
+        async for _ in app.get_dialogs():
+            pass
+        await app.get_contacts()
         channel = await app.resolve_peer(int(env["TLGEN_CHANNEL_ID"]))
         users = [
             await app.resolve_peer(int(env["TLGEN_USER_ID"])),

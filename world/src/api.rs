@@ -6,7 +6,7 @@ use crate::state::{
 };
 use crate::world::name_of;
 use crate::{CallContext, Reply};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use tlgen_runtime::{Deserializable, Identifiable, Object, RemoteCall, Serializable};
 use tlgen_telegram::{enums, functions as f, types};
 use tracing::{debug, info};
@@ -39,10 +39,82 @@ fn bad(message: &str) -> Reply {
 }
 
 fn decode<F: Deserializable>(body: &[u8]) -> R<F> {
-    F::from_bytes(body).map_err(|e| {
+    let refuse = |e: tlgen_runtime::DecodeError| {
         debug!(error = %e, "request body does not decode");
         bad("INPUT_METHOD_INVALID")
-    })
+    };
+    let first = match F::from_bytes(body) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    // Telegram takes an `InputPeer` where an `InputUser` or `InputChannel` is asked for, when
+    // the constructors hold the same fields (Pyrogram's documented examples rely on it: its
+    // `resolve_peer` gives `InputPeer`s). Each such id is swapped for its twin and the body
+    // read again, at most once per value in it.
+    let mut patched: Option<Vec<u8>> = None;
+    let mut error = first;
+    for _ in 0..MAX_TWINS {
+        let tlgen_runtime::DecodeErrorKind::UnknownConstructor { ty, id } = *error.kind() else {
+            break;
+        };
+        let Some(twin) = twin(ty, id) else { break };
+        let bytes = patched.get_or_insert_with(|| body.to_vec());
+        let at = error.offset();
+        match bytes.get(at..at + 4) {
+            Some(found) if found == id.to_le_bytes() => {
+                bytes[at..at + 4].copy_from_slice(&twin.to_le_bytes());
+            }
+            _ => break,
+        }
+        match F::from_bytes(bytes) {
+            Ok(v) => return Ok(v),
+            Err(e) => error = e,
+        }
+    }
+    Err(refuse(error))
+}
+
+/// Most `InputPeer`s swapped for their twins in one request.
+const MAX_TWINS: usize = 256;
+
+/// The `InputUser` or `InputChannel` constructor with the same fields as the `InputPeer`
+/// constructor `id`, where the boxed type `ty` was being read.
+fn twin(ty: &str, id: u32) -> Option<u32> {
+    fn cid<T: Identifiable>() -> u32 {
+        T::CONSTRUCTOR_ID
+    }
+    let user = [
+        (cid::<types::InputPeerUser>(), cid::<types::InputUser>()),
+        (cid::<types::InputPeerSelf>(), cid::<types::InputUserSelf>()),
+        (
+            cid::<types::InputPeerEmpty>(),
+            cid::<types::InputUserEmpty>(),
+        ),
+        (
+            cid::<types::InputPeerUserFromMessage>(),
+            cid::<types::InputUserFromMessage>(),
+        ),
+    ];
+    let channel = [
+        (
+            cid::<types::InputPeerChannel>(),
+            cid::<types::InputChannel>(),
+        ),
+        (
+            cid::<types::InputPeerEmpty>(),
+            cid::<types::InputChannelEmpty>(),
+        ),
+        (
+            cid::<types::InputPeerChannelFromMessage>(),
+            cid::<types::InputChannelFromMessage>(),
+        ),
+    ];
+    let table: &[(u32, u32)] = match ty {
+        "InputUser" => &user,
+        "InputChannel" => &channel,
+        _ => return None,
+    };
+    table.iter().find(|(peer, _)| *peer == id).map(|(_, t)| *t)
 }
 
 fn date(ctx: &CallContext<'_>) -> i32 {
@@ -1131,14 +1203,104 @@ fn get_chats(
 fn get_dialogs(
     st: &mut State,
     ctx: &CallContext<'_>,
-    _: f::messages::GetDialogs,
+    req: f::messages::GetDialogs,
 ) -> R<enums::messages::Dialogs> {
-    me(st, ctx)?;
+    let me = me(st, ctx)?;
+    // Every chat the user is in, newest message first: private chats with a message in the
+    // user's box, basic groups and channels the user is a member of. Offsets are ignored (one
+    // page holds every dialog of a loopback world; a client asking for the next page gets the
+    // same dialogs and stops, as it does on Telegram when nothing new comes).
+    let mut last: BTreeMap<PeerRef, (i32, enums::Message)> = BTreeMap::new();
+    for e in &st.users[&me].log {
+        last.insert(e.peer, (message_id(&e.message), e.message.clone()));
+    }
+    let mut peers: Vec<PeerRef> = Vec::new();
+    for e in &st.users[&me].log {
+        if matches!(e.peer, PeerRef::User(_)) && !peers.contains(&e.peer) {
+            peers.push(e.peer);
+        }
+    }
+    for c in st.chats.values().filter(|c| c.members.contains(&me)) {
+        peers.push(PeerRef::Chat(c.id));
+    }
+    for c in st.channels.values().filter(|c| c.members.contains(&me)) {
+        if let Some((_, m, from)) = c.log.last() {
+            last.insert(
+                PeerRef::Channel(c.id),
+                (message_id(m), as_seen(m, *from == me)),
+            );
+        }
+        peers.push(PeerRef::Channel(c.id));
+    }
+    let limit = if req.limit <= 0 {
+        100
+    } else {
+        req.limit.min(100) as usize
+    };
+    peers.truncate(limit);
+    let mut dialogs = Vec::new();
+    let mut messages = Vec::new();
+    let mut users: BTreeSet<i64> = BTreeSet::new();
+    let mut chats = Vec::new();
+    for peer in &peers {
+        let top = last.get(peer).map(|(id, _)| *id).unwrap_or(0);
+        if let Some((_, m)) = last.get(peer) {
+            messages.push(m.clone());
+            if let enums::Message::Message(m) = m {
+                if let Some(enums::Peer::User(u)) = &m.from_id {
+                    users.insert(u.user_id);
+                }
+            }
+        }
+        let tl_peer: enums::Peer = match *peer {
+            PeerRef::User(u) => {
+                users.insert(u);
+                types::PeerUser { user_id: u }.into()
+            }
+            PeerRef::Chat(c) => {
+                chats.push(st.render_chat(me, c));
+                types::PeerChat { chat_id: c }.into()
+            }
+            PeerRef::Channel(c) => {
+                chats.push(st.render_channel(me, c));
+                types::PeerChannel { channel_id: c }.into()
+            }
+        };
+        dialogs.push(
+            types::Dialog {
+                peer: tl_peer,
+                top_message: top,
+                read_inbox_max_id: top,
+                read_outbox_max_id: top,
+                notify_settings: types::PeerNotifySettings::default().into(),
+                pinned: false,
+                unread_mark: false,
+                view_forum_as_messages: false,
+                unread_count: 0,
+                unread_mentions_count: 0,
+                unread_reactions_count: 0,
+                unread_poll_votes_count: 0,
+                pts: match *peer {
+                    PeerRef::Channel(c) => Some(st.channels[&c].pts),
+                    _ => None,
+                },
+                draft: None,
+                folder_id: None,
+                ttl_period: None,
+            }
+            .into(),
+        );
+    }
+    let users = users
+        .into_iter()
+        .filter(|u| st.users.contains_key(u))
+        .map(|u| st.render_user(me, u))
+        .collect();
     Ok(types::messages::Dialogs {
-        dialogs: Vec::new(),
-        messages: Vec::new(),
-        chats: Vec::new(),
-        users: Vec::new(),
+        dialogs,
+        messages,
+        chats,
+        users,
     }
     .into())
 }

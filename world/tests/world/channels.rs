@@ -1,6 +1,7 @@
 //! messages.getChats, channels.getChannels, getParticipants, inviteToChannel, createChannel.
 
 use crate::common::*;
+use tlgen_runtime::Serializable;
 use tlgen_telegram::{enums, functions as f, types};
 
 fn chats(r: enums::messages::Chats) -> Vec<enums::Chat> {
@@ -343,4 +344,73 @@ fn full_channel_full_chat_and_one_participant() {
         }),
         err(400, "USER_NOT_PARTICIPANT")
     );
+}
+
+#[test]
+fn input_peers_stand_in_for_input_users_and_channels() {
+    // Pyrogram's documented inviteToChannel example passes `InputPeer`s from resolve_peer.
+    let (w, p) = world();
+    let alice = login(&w, &p, 71, ALICE);
+    let peer_channel = types::InputPeerChannel {
+        channel_id: NEWS,
+        access_hash: w.channel_access_hash(ALICE, NEWS),
+    };
+    let peer_user = input_peer_user(&w, ALICE, CAROL);
+    // The request as Pyrogram serializes it: InputPeer ids where InputChannel/InputUser go.
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        &<f::channels::InviteToChannel as tlgen_runtime::Identifiable>::CONSTRUCTOR_ID
+            .to_le_bytes(),
+    );
+    enums::InputPeer::Channel(peer_channel).serialize(&mut body);
+    vec![peer_user].serialize(&mut body);
+    match alice.raw(&body) {
+        tlgen_world::Reply::Result(_) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(w.channel_members(NEWS).unwrap().contains(&CAROL));
+    // A chat where a channel goes has no twin: refused, not guessed.
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        &<f::channels::InviteToChannel as tlgen_runtime::Identifiable>::CONSTRUCTOR_ID
+            .to_le_bytes(),
+    );
+    enums::InputPeer::Chat(types::InputPeerChat { chat_id: TEA_PARTY }).serialize(&mut body);
+    Vec::<enums::InputUser>::new().serialize(&mut body);
+    assert_eq!(
+        alice.raw(&body),
+        tlgen_world::Reply::error(400, "INPUT_METHOD_INVALID")
+    );
+}
+
+#[test]
+fn dialogs_list_the_chats_and_channels_of_the_user() {
+    let (w, p) = world();
+    let alice = login(&w, &p, 72, ALICE);
+    let enums::messages::Dialogs::Dialogs(d) = alice
+        .call(&f::messages::GetDialogs {
+            limit: 100,
+            offset_peer: enums::InputPeer::Empty,
+            ..Default::default()
+        })
+        .unwrap()
+    else {
+        panic!("one page")
+    };
+    let peers: Vec<&enums::Peer> = d
+        .dialogs
+        .iter()
+        .map(|x| match x {
+            enums::Dialog::Dialog(x) => &x.peer,
+            _ => panic!("a dialog"),
+        })
+        .collect();
+    assert!(peers.contains(&&enums::Peer::Chat(types::PeerChat { chat_id: TEA_PARTY })));
+    assert!(peers.contains(&&enums::Peer::Channel(types::PeerChannel {
+        channel_id: NEWS
+    })));
+    assert!(peers.contains(&&enums::Peer::Channel(types::PeerChannel {
+        channel_id: CHAT_GROUP
+    })));
+    assert_eq!(d.chats.len(), 3);
 }
