@@ -294,3 +294,45 @@ async fn a_second_dc_gets_its_own_connection_and_key() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn every_transport_works() {
+    use tlgen_client::{Kind, Transport};
+    bounded(async {
+        let server = server(1, Faults::default()).await;
+        let store = MemoryStore::new();
+        let mut n = 0;
+        for kind in [
+            Kind::Abridged,
+            Kind::Intermediate,
+            Kind::PaddedIntermediate,
+            Kind::Full,
+        ] {
+            for obfuscated in [false, true] {
+                if kind == Kind::Full && obfuscated {
+                    continue;
+                }
+                let mut config = config(&server, store.clone());
+                config.transport = Transport { kind, obfuscated };
+                let client = Client::connect(config).await.unwrap();
+                n += 1;
+                assert_eq!(
+                    client.send_raw(body(n)).await.unwrap(),
+                    body(n),
+                    "{kind:?}, obfuscated: {obfuscated}"
+                );
+            }
+        }
+        // Full cannot be obfuscated: a typed error, not a panic.
+        let mut config = config(&server, store);
+        config.transport = Transport {
+            kind: Kind::Full,
+            obfuscated: true,
+        };
+        assert!(matches!(
+            Client::connect(config).await,
+            Err(InvocationError::Transport(_))
+        ));
+    })
+    .await;
+}
