@@ -71,7 +71,8 @@ fn main() {
     for warning in &report.warnings {
         println!("cargo::warning={}", warning.message);
     }
-    // Finds users and chats in any result or update, for the peer cache.
+    // Finds users, chats and messages in any result or update, for the peer cache (messages
+    // say where a `min` user or channel was seen).
     let Some(checked) = tlgen::check(&schema.display().to_string(), &text).0 else {
         fail(&format!("{} did not check a second time", schema.display()))
     };
@@ -81,7 +82,7 @@ fn main() {
         module_path: "crate::api".to_string(),
         runtime_path: tlgen::render::DEFAULT_RUNTIME_PATH.to_string(),
     };
-    match tlgen::render::visitor(&checked, &["User", "Chat"], &opts) {
+    match tlgen::render::visitor(&checked, &["User", "Chat", "Message"], &opts) {
         Ok(source) => write(&out.join("visit.rs"), &source),
         Err(e) => fail(&format!("the visitor of {}: {e}", schema.display())),
     }

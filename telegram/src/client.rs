@@ -761,3 +761,52 @@ fn peer_key(peer: &enums::Peer) -> (PeerKind, i64) {
         enums::Peer::Channel(p) => (PeerKind::Channel, p.channel_id),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: i64, hash: i64, min: bool) -> PeerRecord {
+        PeerRecord {
+            id,
+            kind: PeerKind::User,
+            access_hash: Some(hash),
+            min,
+            usernames: vec![format!("u{hash}")],
+            phone: None,
+            seen_in: min.then_some((-1_000_000_000_009, 77)),
+        }
+    }
+
+    #[test]
+    fn a_min_object_never_replaces_a_full_access_hash() {
+        let mut peers = Peers::default();
+        peers.put(&record(2, 10, false));
+        peers.put(&record(2, 99, true));
+        let r = &peers.by_id[&(PeerKind::User, 2)];
+        assert_eq!((r.access_hash, r.min), (Some(10), false));
+        // Its usernames are news all the same.
+        assert_eq!(peers.by_username.get("u99"), Some(&(PeerKind::User, 2)));
+        // A full object replaces a min one.
+        let mut peers = Peers::default();
+        peers.put(&record(3, 99, true));
+        assert!(peers.by_id[&(PeerKind::User, 3)].min);
+        peers.put(&record(3, 10, false));
+        let r = &peers.by_id[&(PeerKind::User, 3)];
+        assert_eq!((r.access_hash, r.min), (Some(10), false));
+    }
+
+    #[test]
+    fn the_first_call_is_wrapped_in_init_connection() {
+        let app = App::new(7, "hash");
+        let wrapped = app.wrap(vec![1, 2, 3, 4]);
+        let invoke =
+            <functions::InvokeWithLayer<Object> as tlgen_runtime::Identifiable>::CONSTRUCTOR_ID;
+        let init =
+            <functions::InitConnection<Object> as tlgen_runtime::Identifiable>::CONSTRUCTOR_ID;
+        assert_eq!(wrapped[..4], invoke.to_le_bytes());
+        assert_eq!(wrapped[4..8], LAYER.to_le_bytes());
+        assert_eq!(wrapped[8..12], init.to_le_bytes());
+        assert!(wrapped.ends_with(&[1, 2, 3, 4]));
+    }
+}

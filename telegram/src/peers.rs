@@ -10,13 +10,45 @@ use crate::{enums, types};
 
 /// Every user, basic chat and channel inside `value` (a result or an update), as the peer
 /// cache stores them. Empty users and chats carry nothing to store and are skipped.
+///
+/// A `min` user or channel (whose access hash works only with a message reference) gets
+/// `seen_in`: the chat and id of a message in the same value that it sent, so that it can be
+/// addressed with `inputPeerUserFromMessage` / `inputPeerChannelFromMessage`.
 pub fn collect(value: &(impl Walk + ?Sized)) -> Vec<PeerRecord> {
-    let mut found = Collector(Vec::new());
+    let mut found = Collector::default();
     value.walk(&mut found);
-    found.0
+    let Collector { mut peers, senders } = found;
+    for p in peers.iter_mut().filter(|p| p.min && p.seen_in.is_none()) {
+        p.seen_in = senders
+            .iter()
+            .find(|(kind, id, _, _)| *kind == p.kind && *id == p.id)
+            .map(|&(_, _, chat, msg)| (chat, msg));
+    }
+    peers
 }
 
-struct Collector(Vec<PeerRecord>);
+#[derive(Default)]
+struct Collector {
+    peers: Vec<PeerRecord>,
+    /// (sender kind, sender id, marked id of the chat, message id) of each message found.
+    senders: Vec<(PeerKind, i64, i64, i32)>,
+}
+
+fn kind_id(peer: &enums::Peer) -> (PeerKind, i64) {
+    match peer {
+        enums::Peer::User(p) => (PeerKind::User, p.user_id),
+        enums::Peer::Chat(p) => (PeerKind::Chat, p.chat_id),
+        enums::Peer::Channel(p) => (PeerKind::Channel, p.channel_id),
+    }
+}
+
+fn marked(kind: PeerKind, id: i64) -> i64 {
+    match kind {
+        PeerKind::User => id,
+        PeerKind::Chat => -id,
+        PeerKind::Channel => -1_000_000_000_000 - id,
+    }
+}
 
 fn names(first: Option<&String>, list: Option<&Vec<enums::Username>>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -35,10 +67,27 @@ fn names(first: Option<&String>, list: Option<&Vec<enums::Username>>) -> Vec<Str
 }
 
 impl Visitor for Collector {
+    fn message(&mut self, value: &enums::Message) {
+        let (from, chat, id) = match value {
+            enums::Message::Message(m) => (m.from_id.as_ref(), &m.peer_id, m.id),
+            enums::Message::Service(m) => (m.from_id.as_ref(), &m.peer_id, m.id),
+            enums::Message::Empty(_) => return,
+        };
+        if let Some(from) = from {
+            let (kind, sender) = kind_id(from);
+            let (chat_kind, chat_id) = kind_id(chat);
+            // In a private chat the chat is the sender: no reference to take from it.
+            if chat_kind != PeerKind::User {
+                self.senders
+                    .push((kind, sender, marked(chat_kind, chat_id), id));
+            }
+        }
+    }
+
     fn user(&mut self, value: &enums::User) {
         if let enums::User::User(u) = value {
             let u: &types::User = u;
-            self.0.push(PeerRecord {
+            self.peers.push(PeerRecord {
                 id: u.id,
                 kind: PeerKind::User,
                 access_hash: u.access_hash,
@@ -84,7 +133,7 @@ impl Visitor for Collector {
             // Empty chats and communities carry no peer the cache can address.
             _ => return,
         };
-        self.0.push(found);
+        self.peers.push(found);
     }
 }
 
@@ -503,5 +552,59 @@ mod tests {
         );
         assert_eq!(found[1].phone.as_deref(), Some("1555"));
         assert!(found[2].min);
+    }
+
+    #[test]
+    fn min_senders_are_found_with_the_message_they_sent() {
+        let value = enums::messages::Messages::Messages(Box::new(types::messages::Messages {
+            messages: vec![enums::Message::Service(Box::new(types::MessageService {
+                out: false,
+                mentioned: false,
+                media_unread: false,
+                reactions_are_possible: false,
+                silent: false,
+                post: false,
+                legacy: false,
+                id: 77,
+                from_id: Some(enums::Peer::User(types::PeerUser { user_id: 2 })),
+                peer_id: enums::Peer::Channel(types::PeerChannel { channel_id: 9 }),
+                saved_peer_id: None,
+                reply_to: None,
+                date: 0,
+                action: enums::MessageAction::Empty,
+                reactions: None,
+                ttl_period: None,
+            }))],
+            chats: vec![enums::Chat::Channel(Box::new(types::Channel {
+                id: 9,
+                access_hash: Some(3),
+                ..Default::default()
+            }))],
+            users: vec![
+                enums::User::User(Box::new(types::User {
+                    id: 2,
+                    min: true,
+                    access_hash: Some(5),
+                    ..Default::default()
+                })),
+                enums::User::User(Box::new(types::User {
+                    id: 4,
+                    min: true,
+                    access_hash: Some(6),
+                    ..Default::default()
+                })),
+            ],
+            topics: Vec::new(),
+        }));
+        let found = collect(&value);
+        let user = |id| {
+            found
+                .iter()
+                .find(|p| p.id == id && p.kind == PeerKind::User)
+                .unwrap()
+        };
+        assert_eq!(user(2).seen_in, Some((-1_000_000_000_009, 77)));
+        // A min user that sent nothing here has no reference.
+        assert_eq!(user(4).seen_in, None);
     }
 }
