@@ -38,6 +38,7 @@ fn generate(c: &mut Criterion) {
         check: false,
         module_path: None,
         runtime_path: None,
+        lang: tlgen::lang::Lang::Rust,
     };
     group.bench_function("to_disk_unchanged", |b| {
         b.iter(|| tlgen::generate(&config).unwrap())

@@ -61,6 +61,10 @@ struct GenerateArgs {
     /// (e.g. `my_client::tlgen_runtime`); the default is `::tlgen_runtime`.
     #[arg(long, value_name = "PATH")]
     runtime_path: Option<String>,
+    /// The target language: a Rust module tree, or a Python package (standard library only;
+    /// the package is the output directory).
+    #[arg(long, value_name = "LANG", default_value = "rust", value_parser = ["rust", "python"])]
+    lang: String,
     /// Write nothing; list the files that would change and exit with 1 if any would.
     #[arg(long)]
     check: bool,
@@ -251,6 +255,13 @@ fn generate(args: GenerateArgs) -> u8 {
         check: args.check,
         module_path: args.module_path,
         runtime_path: args.runtime_path,
+        lang: match args.lang.parse() {
+            Ok(lang) => lang,
+            Err(e) => {
+                error(e);
+                return FAILED;
+            }
+        },
     };
     let report = match tlgen::generate(&config) {
         Ok(r) => r,

@@ -236,6 +236,7 @@ fn generate_crate(dir: &Path, name: &str, schema: &Path, layer: Option<i32>) {
         check: false,
         module_path: None,
         runtime_path: None,
+        lang: tlgen::lang::Lang::Rust,
     };
     tlgen::generate(&config).unwrap_or_else(|e| panic!("{}: {e}", schema.display()));
     let mut pending = vec![dir.join("src")];
@@ -283,6 +284,7 @@ fn generate_fixtures_crate(dir: &Path) {
             check: false,
             module_path: Some(format!("crate::{stem}")),
             runtime_path: None,
+            lang: tlgen::lang::Lang::Rust,
         };
         tlgen::generate(&config).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         writeln!(lib, "pub mod {stem};").unwrap();

@@ -13,6 +13,7 @@ fn committed_mtproto_types_match_a_fresh_generation() {
         check: true,
         module_path: Some("crate::mtproto::schema".into()),
         runtime_path: None,
+        lang: tlgen::lang::Lang::Rust,
     };
     let report = tlgen::generate(&config).expect("runtime/mtproto.tl generates");
     assert!(report.warnings.is_empty(), "{:#?}", report.warnings);
@@ -38,6 +39,7 @@ fn committed_bounds_test_types_match_a_fresh_generation() {
         check: true,
         module_path: Some("crate::bounds".into()),
         runtime_path: None,
+        lang: tlgen::lang::Lang::Rust,
     };
     let report = tlgen::generate(&config).expect("runtime/tests/bounds.tl generates");
     assert!(report.warnings.is_empty(), "{:#?}", report.warnings);

@@ -6,16 +6,19 @@
 //! - `build`: one definition or type to its view. Every name, type and codec in a view is
 //!   spelled by the language's rules ([`crate::lang::rust`]: names, type spellings, field codecs,
 //!   the struct conversions); which values are boxed and which have a default comes from
-//!   [`crate::shapes`]. Rust is the one language today: a second one brings its rules module
-//!   and its template folder, and `build` picks the rules by language.
+//!   [`crate::shapes`].
 //! - `files`: the module tree, which file holds which items.
 //! - `output`: templates and formatting, in chunks on all cores (`parallel`).
 //! - `text`: doc text every language shares (wrapped prose, TL lines, a field's TL spelling).
+//! - `python`: the Python target's views and rendering (its rules are
+//!   [`crate::lang::python`], its templates `templates/python/`); [`render_lang`] picks the
+//!   target by [`crate::lang::Lang`].
 
 mod build;
 mod files;
 mod output;
 mod parallel;
+mod python;
 mod text;
 pub mod view;
 mod visit;
@@ -137,4 +140,17 @@ pub fn render(
     opts: &RenderOptions,
 ) -> Result<(Vec<OutputFile>, RenderTimings), RenderError> {
     output::render_in_chunks(schema, opts, output::CHUNK)
+}
+
+/// [`render`] for target language `lang`: Rust as [`render`] does it; Python through
+/// `templates/python/`, whose output needs no formatter.
+pub fn render_lang(
+    schema: &Schema,
+    opts: &RenderOptions,
+    lang: crate::lang::Lang,
+) -> Result<(Vec<OutputFile>, RenderTimings), RenderError> {
+    match lang {
+        crate::lang::Lang::Rust => render(schema, opts),
+        crate::lang::Lang::Python => python::render(schema, opts),
+    }
 }
