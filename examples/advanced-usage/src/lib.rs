@@ -82,7 +82,12 @@ pub mod examples {
             .await?;
         let enums::messages::InvitedUsers::InvitedUsers(invited) = invited;
         Ok(format!(
-            "channels.inviteToChannel: 3 users invited, {} could not be",
+            "channels.inviteToChannel: channel {} and users {}, {:?}, {:?} (resolved by id, \
+             username and phone); {} could not be invited",
+            world::CHANNEL,
+            world::USER_ID,
+            world::USERNAME,
+            world::USER_PHONE,
             invited.missing_invitees.len()
         ))
     }
