@@ -84,6 +84,8 @@ struct ClassView {
     /// The docstring's lines: the description, then the TL definition as a literal block.
     docstring: Vec<String>,
     base: String,
+    /// Type parameters as written after the name (`[_G_X]`), or empty.
+    gparams: String,
     function: bool,
     fields: Vec<FieldView>,
     /// `__slots__` on one line (`("a", "b")`), or `(` when they take several lines (`slots`).
@@ -528,6 +530,11 @@ impl Builder<'_> {
             id: id_hex(d.id),
             docstring,
             base,
+            gparams: if generics.is_empty() {
+                String::new()
+            } else {
+                format!("[{}]", generics.join(", "))
+            },
             function,
             slots_inline: match slots.len() {
                 0 => "()".to_string(),

@@ -225,9 +225,7 @@ impl Naming {
                 self.item_writer(here, item)
             ),
             Ty::Boxed { .. } | Ty::Generic { .. } => format!("{CODEC}.write_boxed"),
-            Ty::Bare { constructor } => {
-                format!("{}._write_bare", self.ctor_ref(here, constructor))
-            }
+            Ty::Bare { .. } => "lambda out, v: v._write_bare(out)".to_string(),
             prim => format!("{CODEC}.write_{}", primitive(prim)),
         }
     }
