@@ -1431,13 +1431,18 @@ mod tests {
         let new = events
             .iter()
             .find_map(|e| match e {
-                Event::Resent { old_msg_id, new_msg_id, code: 17 } if *old_msg_id == a => {
-                    Some(*new_msg_id)
-                }
+                Event::Resent {
+                    old_msg_id,
+                    new_msg_id,
+                    code: 17,
+                } if *old_msg_id == a => Some(*new_msg_id),
                 _ => None,
             })
             .expect("the request is sent again");
-        assert!((new >> 32) - 1_700_000_000 < 5, "the new id follows the server's clock");
+        assert!(
+            (new >> 32) - 1_700_000_000 < 5,
+            "the new id follows the server's clock"
+        );
         let packet = client.pack(at(1) + late, &mut zeros).unwrap().unwrap();
         let again = server.unpack(at(1), &packet.payload).unwrap();
         assert_eq!(requests(&again), [new]);
