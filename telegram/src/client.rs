@@ -379,6 +379,17 @@ impl Client {
         self.inner.store.put_peers(&found).map_err(store_err)
     }
 
+    /// The stream of updates from the home connection, typed: each `Updates` body the server
+    /// pushes is decoded and its users and chats go into the peer cache as it is read. Taken
+    /// once (later calls get `None`).
+    pub fn updates(&self) -> Option<UpdateStream> {
+        let raw = self.connection().updates()?;
+        Some(UpdateStream {
+            client: self.clone(),
+            raw,
+        })
+    }
+
     /// Signs in as a bot with its token (`auth.importBotAuthorization`).
     ///
     /// # Errors
@@ -751,6 +762,53 @@ impl Client {
             Some(r) => Ok(self.to_peer(&r)),
             None => Err(not_found(None)),
         }
+    }
+}
+
+/// What [`UpdateStream::recv`] gives.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum UpdateEvent {
+    /// An `Updates` value the server pushed (its peers already in the cache).
+    Updates(enums::Updates),
+    /// Updates were lost because the stream was full: call `updates.getDifference` to catch
+    /// up.
+    Gap,
+    /// The server started a new session (also when a client connects for the first time):
+    /// updates sent before may have been missed; `updates.getDifference` tells.
+    NewSession,
+    /// A pushed body that is not an `Updates` value of this layer, with the reason.
+    Undecodable {
+        /// The body.
+        body: Vec<u8>,
+        /// Why it did not decode.
+        error: tlgen_runtime::DecodeError,
+    },
+}
+
+/// Typed updates of a [`Client`], from [`Client::updates`].
+pub struct UpdateStream {
+    client: Client,
+    raw: tlgen_client::Updates,
+}
+
+impl UpdateStream {
+    /// The next update; `None` once the connection's task ended.
+    pub async fn recv(&mut self) -> Option<UpdateEvent> {
+        use tlgen_runtime::Deserializable;
+        Some(match self.raw.recv().await? {
+            tlgen_client::Update::Body(body) => match enums::Updates::from_bytes(&body) {
+                Ok(updates) => {
+                    if let Err(e) = self.client.remember(&updates) {
+                        tracing::warn!(error = %e, "peers of an update were not stored");
+                    }
+                    UpdateEvent::Updates(updates)
+                }
+                Err(error) => UpdateEvent::Undecodable { body, error },
+            },
+            tlgen_client::Update::NewSession => UpdateEvent::NewSession,
+            _ => UpdateEvent::Gap,
+        })
     }
 }
 

@@ -11,6 +11,6 @@ pub use api::{enums, functions, types, LAYER};
 pub mod client;
 pub mod peers;
 
-pub use client::{App, Client, IntoPeerQuery, ResolveError};
+pub use client::{App, Client, IntoPeerQuery, ResolveError, UpdateEvent, UpdateStream};
 pub use peers::{Peer, PeerQuery};
 pub use tlgen_client::{InvocationError, RpcError};

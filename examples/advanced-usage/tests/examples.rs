@@ -262,3 +262,66 @@ async fn a_user_homed_on_another_dc_moves_the_client() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_arrive_typed_and_fill_the_peer_cache() {
+    bounded(async {
+        let world = Arc::new(World::builtin());
+        let server = Server::builder()
+            .service(world.clone())
+            .start()
+            .await
+            .unwrap();
+        let dc = server.dcs()[0].clone();
+        let connect = |phone: &'static str| {
+            let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+            let config = tlgen_client::Config::new(
+                dc.id,
+                dc.addr.to_string(),
+                vec![server.rsa_public_key()],
+                store,
+            );
+            let world = world.clone();
+            async move {
+                let client = Client::connect(config, App::new(1, "h")).await.unwrap();
+                let hash = client.request_login_code(phone).await.unwrap();
+                client
+                    .sign_in(phone, &hash, &world.login_code())
+                    .await
+                    .unwrap();
+                client
+            }
+        };
+        let alice = connect(world::PHONE).await;
+        let bob = connect("15550001002").await;
+        let mut updates = bob.updates().expect("the stream is taken once");
+        assert!(bob.updates().is_none());
+        alice
+            .send(&functions::messages::SendMessage {
+                peer: enums::InputPeer::Chat(tlgen_telegram::types::InputPeerChat {
+                    chat_id: 4242,
+                }),
+                message: "hello, Tea Party".into(),
+                random_id: 42,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        // A fresh session may first say so; then the message comes.
+        let u = loop {
+            match updates.recv().await.expect("an update") {
+                tlgen_telegram::UpdateEvent::Updates(u) => break u,
+                tlgen_telegram::UpdateEvent::NewSession => continue,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert!(format!("{u:?}").contains("hello, Tea Party"));
+        // Alice came with the update: Bob resolves her id without asking the server.
+        let asked = world.method_count("users.getUsers");
+        let found = bob.resolve_peer(1001_i64).await.unwrap();
+        assert_eq!((found.kind, found.id), (PeerKind::User, 1001));
+        assert_eq!(world.method_count("users.getUsers"), asked);
+        server.shutdown().await;
+    })
+    .await;
+}
