@@ -571,6 +571,16 @@ impl Client {
         Ok(record.map(|r| self.to_peer(&r)))
     }
 
+    /// The record the memory cache holds under the key `find` gives.
+    fn in_memory(
+        &self,
+        find: impl FnOnce(&Peers) -> Option<(PeerKind, i64)>,
+    ) -> Option<PeerRecord> {
+        let peers = self.inner.peers.read().unwrap_or_else(|e| e.into_inner());
+        let key = find(&peers)?;
+        peers.by_id.get(&key).cloned()
+    }
+
     fn cached(&self, query: &PeerQuery) -> Result<Option<Peer>, ResolveError> {
         let store = |e: tlgen_session::StoreError| ResolveError::Store(e.to_string());
         match query {
@@ -587,26 +597,8 @@ impl Client {
                 self.cached_id(*marked)
             }
             PeerQuery::Username(name) => {
-                let key = self
-                    .inner
-                    .peers
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .by_username
-                    .get(name)
-                    .copied();
-                if let Some((kind, id)) = key {
-                    let record = self
-                        .inner
-                        .peers
-                        .read()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .by_id
-                        .get(&(kind, id))
-                        .cloned();
-                    if let Some(r) = record {
-                        return Ok(Some(self.to_peer(&r)));
-                    }
+                if let Some(r) = self.in_memory(|p| p.by_username.get(name).copied()) {
+                    return Ok(Some(self.to_peer(&r)));
                 }
                 Ok(self
                     .inner
@@ -616,26 +608,10 @@ impl Client {
                     .map(|r| self.to_peer(&r)))
             }
             PeerQuery::Phone(phone) => {
-                let id = self
-                    .inner
-                    .peers
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .by_phone
-                    .get(phone)
-                    .copied();
-                if let Some(id) = id {
-                    let record = self
-                        .inner
-                        .peers
-                        .read()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .by_id
-                        .get(&(PeerKind::User, id))
-                        .cloned();
-                    if let Some(r) = record {
-                        return Ok(Some(self.to_peer(&r)));
-                    }
+                if let Some(r) =
+                    self.in_memory(|p| p.by_phone.get(phone).map(|id| (PeerKind::User, *id)))
+                {
+                    return Ok(Some(self.to_peer(&r)));
                 }
                 Ok(self
                     .inner
