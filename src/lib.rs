@@ -233,7 +233,14 @@ pub fn generate_source_at(
     module_path: &str,
     runtime_path: &str,
 ) -> Result<Generated, Error> {
-    generate_source_lang(file, text, layer, module_path, runtime_path, lang::Lang::Rust)
+    generate_source_lang(
+        file,
+        text,
+        layer,
+        module_path,
+        runtime_path,
+        lang::Lang::Rust,
+    )
 }
 
 /// [`generate_source_at`] in target language `lang` (`module_path` and `runtime_path` are

@@ -24,9 +24,21 @@ fn snapshot(name: &str, value: &str) {
 
 /// All files of a generated tree in one text, warnings first.
 fn generated_text(path: &Path) -> String {
+    generated_text_in(path, tlgen::lang::Lang::Rust)
+}
+
+/// [`generated_text`] in target language `lang`.
+fn generated_text_in(path: &Path, lang: tlgen::lang::Lang) -> String {
     let text = std::fs::read_to_string(path).unwrap();
-    let generated = tlgen::generate_source(&relative(path), &text, None)
-        .unwrap_or_else(|e| panic!("{} should generate:\n{e}", path.display()));
+    let generated = tlgen::generate_source_lang(
+        &relative(path),
+        &text,
+        None,
+        "crate",
+        tlgen::render::DEFAULT_RUNTIME_PATH,
+        lang,
+    )
+    .unwrap_or_else(|e| panic!("{} should generate:\n{e}", path.display()));
     let mut out = String::new();
     for w in &generated.warnings {
         out.push_str(&format!("{w}\n\n"));
@@ -44,6 +56,19 @@ fn each_fixture_generates_the_reviewed_code() {
     for path in files {
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         snapshot(&format!("fixture_{stem}"), &generated_text(&path));
+    }
+}
+
+#[test]
+fn each_fixture_generates_the_reviewed_python() {
+    let files = common::fixtures("tests/fixtures");
+    assert!(files.len() >= 10, "fixtures are missing");
+    for path in files {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        snapshot(
+            &format!("python_fixture_{stem}"),
+            &generated_text_in(&path, tlgen::lang::Lang::Python),
+        );
     }
 }
 
@@ -72,9 +97,19 @@ fn output_does_not_depend_on_definition_order() {
             out.push(paragraphs.join("\n\n"));
         }
         let reordered = out.join("\n\n");
-        let a = tlgen::generate_source("f.tl", &text, None).unwrap();
-        let b = tlgen::generate_source("f.tl", &reordered, None).unwrap();
-        assert_eq!(a.files, b.files, "{} depends on order", path.display());
+        for lang in tlgen::lang::Lang::ALL {
+            let generate = |text: &str| {
+                tlgen::generate_source_lang("f.tl", text, None, "crate", "::tlgen_runtime", lang)
+                    .unwrap()
+            };
+            let (a, b) = (generate(&text), generate(&reordered));
+            assert_eq!(
+                a.files,
+                b.files,
+                "{} depends on order ({lang})",
+                path.display()
+            );
+        }
     }
 }
 

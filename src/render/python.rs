@@ -20,7 +20,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "macros.tera",
         include_str!("../../templates/python/macros.tera"),
     ),
-    ("tl.py.tera", include_str!("../../templates/python/tl.py.tera")),
+    (
+        "tl.py.tera",
+        include_str!("../../templates/python/tl.py.tera"),
+    ),
     (
         "module.py.tera",
         include_str!("../../templates/python/module.py.tera"),
@@ -269,14 +272,11 @@ impl Builder<'_> {
             .map(|(i, f)| (f.name.as_str(), i))
             .collect();
         let word_of = |flags: &str| {
-            words
-                .get(flags)
-                .map(|w| format!("w{w}"))
-                .ok_or_else(|| {
-                    unsupported(format!(
-                        "a field names the flags word `{flags}`, which is not one of its `#` fields"
-                    ))
-                })
+            words.get(flags).map(|w| format!("w{w}")).ok_or_else(|| {
+                unsupported(format!(
+                    "a field names the flags word `{flags}`, which is not one of its `#` fields"
+                ))
+            })
         };
         let valued_bits: BTreeSet<(&str, u32)> = (d.fields.iter())
             .filter_map(|f| match &f.kind {
@@ -322,12 +322,15 @@ impl Builder<'_> {
                     doc.push(String::new());
                 }
                 doc.push(doc_text(&field_doc(f)));
-                fields.push((i, FieldView {
-                    name: idents[i].clone(),
-                    hint,
-                    default,
-                    doc,
-                }));
+                fields.push((
+                    i,
+                    FieldView {
+                        name: idents[i].clone(),
+                        hint,
+                        default,
+                        doc,
+                    },
+                ));
             }
         }
         let stored: BTreeSet<usize> = fields.iter().map(|(i, _)| *i).collect();
@@ -356,9 +359,9 @@ impl Builder<'_> {
             at_p = Some(p);
         };
         let flush = |read: &mut Vec<ReadStep>,
-                         run: &mut Vec<(usize, String, char, u32)>,
-                         bits: &mut Vec<ReadStep>,
-                         m: &mut Module| {
+                     run: &mut Vec<(usize, String, char, u32)>,
+                     bits: &mut Vec<ReadStep>,
+                     m: &mut Module| {
             if !run.is_empty() {
                 let fmt: String = run.iter().map(|r| r.2).collect();
                 let targets: Vec<String> = run.iter().map(|r| r.1.clone()).collect();
@@ -412,11 +415,9 @@ impl Builder<'_> {
                         read.push(ReadStep {
                             at: i,
                             targets: vec![target],
-                            expr: self.naming.read_expr(
-                                &here,
-                                ty,
-                                self.shapes.field_boxed(d, i),
-                            ),
+                            expr: self
+                                .naming
+                                .read_expr(&here, ty, self.shapes.field_boxed(d, i)),
                             ..step("value")
                         });
                     }
@@ -441,11 +442,9 @@ impl Builder<'_> {
                             at: i,
                             targets: vec![target],
                             cond,
-                            expr: self.naming.read_expr(
-                                &here,
-                                ty,
-                                self.shapes.field_boxed(d, i),
-                            ),
+                            expr: self
+                                .naming
+                                .read_expr(&here, ty, self.shapes.field_boxed(d, i)),
                             ..step("opt_value")
                         });
                     }
@@ -511,9 +510,19 @@ impl Builder<'_> {
             let base = if generics.is_empty() {
                 format!("{}.TLObject", py::CODEC)
             } else {
-                format!("{}.TLObject, _typing.Generic[{}]", py::CODEC, generics.join(", "))
+                format!(
+                    "{}.TLObject, _typing.Generic[{}]",
+                    py::CODEC,
+                    generics.join(", ")
+                )
             };
-            (base, String::new(), String::new(), String::new(), py::table_var(ty))
+            (
+                base,
+                String::new(),
+                String::new(),
+                String::new(),
+                py::table_var(ty),
+            )
         };
         let mut docstring = Vec::new();
         if let Some(text) = &d.doc {
@@ -522,8 +531,15 @@ impl Builder<'_> {
         }
         docstring.push("TL::".to_string());
         docstring.push(String::new());
-        docstring.extend(wrap_tl(&doc_text(&d.tl)).into_iter().map(|l| format!("    {l}")));
-        let slots: Vec<String> = fields.iter().map(|(_, f)| format!("\"{}\"", f.name)).collect();
+        docstring.extend(
+            wrap_tl(&doc_text(&d.tl))
+                .into_iter()
+                .map(|l| format!("    {l}")),
+        );
+        let slots: Vec<String> = fields
+            .iter()
+            .map(|(_, f)| format!("\"{}\"", f.name))
+            .collect();
         let names: Vec<String> = d.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
         Ok(ClassView {
             name,
@@ -570,7 +586,6 @@ impl Builder<'_> {
         id: Option<u32>,
         m: &mut Module,
     ) -> Result<Vec<WriteStep>, RenderError> {
-        let here = m.here.clone();
         let step = |kind: &'static str| WriteStep {
             kind,
             word: String::new(),
@@ -582,7 +597,20 @@ impl Builder<'_> {
             stmt: String::new(),
         };
         let mut steps = Vec::new();
-        // Flags words first, from the values that set their bits.
+        // Optional values into locals first: the flags words and the writes both read them.
+        let mut local: BTreeMap<usize, String> = BTreeMap::new();
+        for (i, f) in d.fields.iter().enumerate() {
+            if let FieldKind::Optional { .. } = &f.kind {
+                let v = format!("v{}", local.len());
+                steps.push(WriteStep {
+                    word: v.clone(),
+                    value: format!("self.{}", idents[i]),
+                    ..step("bind")
+                });
+                local.insert(i, v);
+            }
+        }
+        // Flags words, from the values that set their bits.
         for (name, w) in words {
             let mut terms = Vec::new();
             for (i, f) in d.fields.iter().enumerate() {
@@ -591,7 +619,7 @@ impl Builder<'_> {
                         (flags, bit, format!("self.{}", idents[i]))
                     }
                     FieldKind::Optional { flags, bit, .. } => {
-                        (flags, bit, format!("self.{} is not None", idents[i]))
+                        (flags, bit, format!("{} is not None", local[&i]))
                     }
                     _ => continue,
                 };
@@ -625,7 +653,6 @@ impl Builder<'_> {
             });
             run.clear();
         };
-        let mut n = 0;
         for (i, f) in d.fields.iter().enumerate() {
             let value = format!("self.{}", idents[i]);
             match &f.kind {
@@ -640,25 +667,23 @@ impl Builder<'_> {
                     _ => {
                         flush(&mut steps, &mut run, m);
                         steps.push(WriteStep {
-                            stmt: self.naming.write_stmt(&here, ty, &value),
+                            stmt: self.naming.write_stmt(ty, &value),
                             ..step("stmt")
                         });
                     }
                 },
                 FieldKind::Optional { ty, .. } => {
                     flush(&mut steps, &mut run, m);
-                    let v = format!("v{n}");
-                    n += 1;
+                    let v = local[&i].clone();
                     let stmt = match py::fixed(ty) {
                         Some((c, _)) => {
                             m.packers.insert(c.to_string());
                             format!("out += _pk_{c}({v})")
                         }
-                        None => self.naming.write_stmt(&here, ty, &v),
+                        None => self.naming.write_stmt(ty, &v),
                     };
                     steps.push(WriteStep {
                         word: v,
-                        value,
                         stmt,
                         ..step("opt")
                     });
@@ -733,7 +758,10 @@ pub(super) fn render(
     let mut trees: BTreeMap<&str, BTreeMap<Vec<String>, Vec<&Definition>>> = BTreeMap::new();
     let mut types: BTreeMap<Vec<String>, Vec<&Name>> = BTreeMap::new();
     for root in ["types", "functions"] {
-        trees.entry(root).or_default().insert(Vec::new(), Vec::new());
+        trees
+            .entry(root)
+            .or_default()
+            .insert(Vec::new(), Vec::new());
     }
     types.insert(Vec::new(), Vec::new());
     for d in schema.definitions() {
@@ -833,7 +861,10 @@ pub(super) fn render(
                 .map(|d| b.class_view(d, &mut m))
                 .collect::<Result<Vec<_>, _>>()?;
             let modules = children(keys.clone(), path);
-            views.push(("module.py.tera", finish(m, path, modules, classes, Vec::new())));
+            views.push((
+                "module.py.tera",
+                finish(m, path, modules, classes, Vec::new()),
+            ));
         }
     }
     let keys: Vec<&Vec<String>> = types.keys().collect();
@@ -846,7 +877,10 @@ pub(super) fn render(
             .filter_map(|n| b.alias_view(schema, n, &mut m))
             .collect();
         let modules = children(keys.clone(), path);
-        views.push(("base.py.tera", finish(m, path, modules, Vec::new(), aliases)));
+        views.push((
+            "base.py.tera",
+            finish(m, path, modules, Vec::new(), aliases),
+        ));
     }
     timings.model = t.elapsed().as_secs_f64();
 

@@ -128,16 +128,18 @@ impl Naming {
         Self {
             ctor: assign(schema.constructors.iter().map(|d| (&d.name, d.id))),
             func: assign(schema.functions.iter().map(|d| (&d.name, d.id))),
-            ty: assign(
-                (schema.types.keys()).map(|n| (n, crc32fast::hash(n.full().as_bytes()))),
-            ),
+            ty: assign((schema.types.keys()).map(|n| (n, crc32fast::hash(n.full().as_bytes())))),
         }
     }
 
     /// The name of the reader function of boxed type `name` in its `base` module
     /// (`read_input_peer`).
     pub fn reader(&self, name: &Name) -> String {
-        let alias = self.ty.get(name).cloned().unwrap_or_else(|| camel(&name.name));
+        let alias = self
+            .ty
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| camel(&name.name));
         format!("read_{}", alias.to_snake_case())
     }
 
@@ -217,12 +219,12 @@ impl Naming {
     }
 
     /// A callable `(out, value)` that writes one value of `t` (for vectors).
-    pub fn item_writer(&self, here: &[String], t: &Ty) -> String {
+    pub fn item_writer(&self, t: &Ty) -> String {
         match t {
             Ty::Vector { boxed, item } => format!(
                 "lambda out, v: {CODEC}.write_vector(out, v, {}, {})",
                 py_bool(*boxed),
-                self.item_writer(here, item)
+                self.item_writer(item)
             ),
             Ty::Boxed { .. } | Ty::Generic { .. } => format!("{CODEC}.write_boxed"),
             Ty::Bare { .. } => "lambda out, v: v._write_bare(out)".to_string(),
@@ -231,16 +233,21 @@ impl Naming {
     }
 
     /// A statement that writes `value` (an expression) of type `t` to `out`.
-    pub fn write_stmt(&self, here: &[String], t: &Ty, value: &str) -> String {
+    pub fn write_stmt(&self, t: &Ty, value: &str) -> String {
         match t {
             Ty::Boxed { .. } | Ty::Generic { .. } => format!("{value}._write(out)"),
             Ty::Bare { .. } => format!("{value}._write_bare(out)"),
+            Ty::Vector { boxed, item }
+                if matches!(**item, Ty::Boxed { .. } | Ty::Generic { .. }) =>
+            {
+                format!("{CODEC}.write_objects(out, {value}, {})", py_bool(*boxed))
+            }
             Ty::Vector { boxed, item } => format!(
                 "{CODEC}.write_vector(out, {value}, {}, {})",
                 py_bool(*boxed),
-                self.item_writer(here, item)
+                self.item_writer(item)
             ),
-            _ => format!("{}(out, {value})", self.item_writer(here, t)),
+            _ => format!("{}(out, {value})", self.item_writer(t)),
         }
     }
 }
