@@ -14,3 +14,5 @@ pub mod peers;
 pub use client::{App, Client, IntoPeerQuery, ResolveError, UpdateEvent, UpdateStream};
 pub use peers::{Peer, PeerQuery};
 pub use tlgen_client::{InvocationError, RpcError};
+/// The runtime the generated API is written against (`Serializable`, `Deserializable`, ...).
+pub use tlgen_runtime as runtime;

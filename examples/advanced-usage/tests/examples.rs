@@ -325,3 +325,66 @@ async fn updates_arrive_typed_and_fill_the_peer_cache() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_migrate_goes_to_the_other_dc_with_an_imported_authorization() {
+    use tlgen_telegram::runtime::Identifiable;
+    bounded(async {
+        let world = Arc::new(World::builtin());
+        let server = Server::builder()
+            .service(world.clone())
+            .dcs(2)
+            .start()
+            .await
+            .unwrap();
+        let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+        let mut config = tlgen_client::Config::new(
+            2,
+            server.addr(2).to_string(),
+            vec![server.rsa_public_key()],
+            store,
+        );
+        config.dcs = server
+            .dcs()
+            .iter()
+            .map(|d| (d.id, d.addr.to_string()))
+            .collect();
+        let client = Client::connect(config, App::new(1, "h")).await.unwrap();
+        let hash = client.request_login_code(world::PHONE).await.unwrap();
+        client
+            .sign_in(world::PHONE, &hash, &world.login_code())
+            .await
+            .unwrap();
+        // Alice lives on DC 2; her DC 2 connection says the "file" is on DC 1.
+        let get_users = <functions::users::GetUsers as Identifiable>::CONSTRUCTOR_ID;
+        let home = server.connections();
+        assert_eq!(home.len(), 1);
+        let faults = tlgen_loopback::Faults {
+            intercept: Some(Arc::new(move |id, _| {
+                (id == get_users).then(|| tlgen_world::Reply::error(303, "FILE_MIGRATE_1"))
+            })),
+            ..Default::default()
+        };
+        assert!(server.set_connection_faults(home[0].id, Some(faults)));
+        let users = client
+            .send(&functions::users::GetUsers {
+                id: vec![enums::InputUser::InputUserSelf],
+            })
+            .await
+            .unwrap();
+        assert!(matches!(&users[..], [enums::User::User(u)] if u.id == 1001));
+        assert_eq!(world.method_count("auth.exportAuthorization"), 1);
+        assert_eq!(world.method_count("auth.importAuthorization"), 1);
+        // The home DC did not move, and the second connection is kept for the next one.
+        assert_eq!(client.connection().dc_id(), 2);
+        client
+            .send(&functions::users::GetUsers {
+                id: vec![enums::InputUser::InputUserSelf],
+            })
+            .await
+            .unwrap();
+        assert_eq!(world.method_count("auth.importAuthorization"), 1);
+        server.shutdown().await;
+    })
+    .await;
+}
