@@ -390,6 +390,26 @@ impl Client {
         })
     }
 
+    /// Asks the server for the update state (`updates.getState`) and keeps it in the session
+    /// store (pts, qts, date, seq; the channels' pts are kept as they were), so that a
+    /// restarted client knows where its updates stopped.
+    ///
+    /// # Errors
+    ///
+    /// The server's error (`AUTH_KEY_UNREGISTERED` before sign-in), a connection error, or
+    /// the store's.
+    pub async fn sync_update_state(&self) -> Result<tlgen_session::UpdateState, InvocationError> {
+        let enums::updates::State::State(s) = self.send(&functions::updates::GetState {}).await?;
+        let store = &self.inner.store;
+        let mut state = store.update_state().map_err(store_err)?;
+        state.pts = s.pts;
+        state.qts = s.qts;
+        state.date = s.date;
+        state.seq = s.seq;
+        store.set_update_state(&state).map_err(store_err)?;
+        Ok(state)
+    }
+
     /// Signs in as a bot with its token (`auth.importBotAuthorization`).
     ///
     /// # Errors

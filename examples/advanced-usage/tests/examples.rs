@@ -191,6 +191,7 @@ async fn a_restarted_client_keeps_its_key_its_sign_in_and_its_peers() {
                 .await
                 .unwrap();
             client.resolve_peer("dave_jones").await.unwrap();
+            client.sync_update_state().await.unwrap();
             assert_eq!(client.connection().stats().key_exchanges, 1);
         }
         // The first client is gone (its store closed with it); the second opens the file.
