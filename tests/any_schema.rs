@@ -177,6 +177,12 @@ proptest! {
         let _ = tlgen::render::render(&s, &options());
     }
 
+    /// Rendering any schema as a Python package gives files or an error.
+    #[test]
+    fn rendering_any_schema_in_python_does_not_panic(s in schema()) {
+        let _ = tlgen::render::render_lang(&s, &options(), tlgen::lang::Lang::Python);
+    }
+
     /// Comparing any two schemas gives a report.
     #[test]
     fn diffing_any_schemas_does_not_panic(old in schema(), new in schema()) {
