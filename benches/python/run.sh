@@ -21,7 +21,7 @@ for i in $(seq "$rounds"); do
   for lang in rust python; do
     rm -rf "$out/$lang"
     echo -n "$lang round $i: "
-    "$tlgen" --timings --quiet --lang "$lang" --schema "$schema" --layer 228 --out "$out/$lang" 2>&1
+    "$tlgen" --timings --quiet --lang "$lang" --schema "$schema" --layer 228 --out "$out/$lang/api" 2>&1
   done
 done
 # Bytecode is written once, so that imports are what a user sees after the first.
