@@ -248,6 +248,10 @@ fn generate(args: GenerateArgs) -> u8 {
         error(e);
         return FAILED;
     }
+    if args.lang != "rust" && (args.module_path.is_some() || args.runtime_path.is_some()) {
+        error("--module-path and --runtime-path are for Rust output (--lang rust)");
+        return FAILED;
+    }
     let config = tlgen::Config {
         schema,
         out,

@@ -132,6 +132,15 @@ fn check_mode_works_for_python_output() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
+    let rust_only = Command::new(bin)
+        .args(["--lang", "python", "--runtime-path", "x", "--schema"])
+        .arg(&schema)
+        .arg("--out")
+        .arg(out_dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(rust_only.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&rust_only.stderr).contains("are for Rust output"));
 }
 
 /// `mypy --strict` on the package of `api.tl` and of every fixture, with a typed `send()` that
