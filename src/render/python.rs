@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::text::{field_doc, wrap, wrap_tl};
+use super::text::{field_doc, wrap_width};
 use super::{OutputFile, RenderError, RenderOptions, RenderTimings};
 use crate::ir::{Definition, FieldKind, Name, Schema, Section, Ty};
 use crate::lang::python::{self as py, doc_text, Naming};
@@ -50,6 +50,8 @@ struct ModuleView {
     dots: String,
     /// Submodules (namespace modules) imported by this one.
     modules: Vec<String>,
+    /// The import of the submodules takes a line each.
+    modules_wrap: bool,
     /// Roots imported when the module runs (`types`, `base`); the others only for type checking.
     runtime: Vec<String>,
     checking: Vec<String>,
@@ -64,6 +66,8 @@ struct ModuleView {
 
 #[derive(Debug, Serialize)]
 struct TableView {
+    /// The declaration does not fit on one line.
+    wrap: bool,
     var: String,
     tl_name: String,
     hint: String,
@@ -105,6 +109,8 @@ struct ClassView {
     register: String,
     returns: String,
     result_reader: String,
+    /// The result's decode does not fit on one line.
+    result_wrap: bool,
     /// The field holding the wrapped query, for a generic function (`invokeWithLayer`).
     query: String,
 }
@@ -120,6 +126,10 @@ struct FieldView {
 #[derive(Debug, Serialize)]
 struct ReadStep {
     kind: &'static str,
+    /// A value step's call split for a line of its own: `expr` is then the callee and `(`,
+    /// `args` the arguments.
+    split: bool,
+    args: String,
     at: usize,
     targets: Vec<String>,
     wrap: bool,
@@ -212,6 +222,21 @@ fn collect_bare(t: &Ty, into: &mut BTreeSet<Name>) {
 
 fn id_hex(id: u32) -> String {
     format!("{id:#010x}")
+}
+
+/// Prose on docstring lines that fit in [`WIDTH`] at the indentation of a class member.
+fn wrap(text: &str) -> Vec<String> {
+    wrap_width(text, WIDTH - 8)
+}
+
+/// A TL definition on docstring lines that fit in [`WIDTH`] inside a class's literal block
+/// (12 columns in), the lines after the first indented.
+fn wrap_tl(tl: &str) -> Vec<String> {
+    let mut lines = wrap_width(tl, WIDTH - 16);
+    for line in lines.iter_mut().skip(1) {
+        line.insert_str(0, "    ");
+    }
+    lines
 }
 
 /// Items on lines of at most `width` characters, separated by `, ` and each line ending in a
@@ -321,7 +346,7 @@ impl Builder<'_> {
                 if !doc.is_empty() {
                     doc.push(String::new());
                 }
-                doc.push(doc_text(&field_doc(f)));
+                doc.extend(wrap_width(&doc_text(&field_doc(f)), WIDTH - 14));
                 fields.push((
                     i,
                     FieldView {
@@ -344,6 +369,8 @@ impl Builder<'_> {
         let mut at_p: Option<bool> = None;
         let step = |kind: &'static str| ReadStep {
             kind,
+            split: false,
+            args: String::new(),
             at: 0,
             targets: Vec::new(),
             wrap: false,
@@ -454,6 +481,18 @@ impl Builder<'_> {
         flush(&mut read, &mut run, &mut bits, m);
         if at_p == Some(true) {
             read.push(step("sync_r"));
+        }
+        // A call that would not fit goes on lines of its own.
+        for s in &mut read {
+            let indent = if s.kind == "opt_value" { 16 } else { 12 };
+            let long = s.targets.first().map_or(0, String::len) + s.expr.len() + indent + 3 > WIDTH;
+            if long && s.expr.ends_with(')') {
+                if let Some(at) = s.expr.find('(') {
+                    s.args = s.expr[at + 1..s.expr.len() - 1].to_string();
+                    s.expr.truncate(at + 1);
+                    s.split = true;
+                }
+            }
         }
         let uses_buf = read
             .iter()
@@ -570,6 +609,7 @@ impl Builder<'_> {
             write_bare,
             register,
             returns,
+            result_wrap: result_reader.len() + 34 > WIDTH,
             result_reader,
             query,
             tl_name,
@@ -791,9 +831,9 @@ pub(super) fn render(
     };
     let describe = |root: &str, path: &[String]| -> String {
         let what = match root {
-            "types" => "Constructors: one class per TL constructor",
-            "base" => "Boxed types: the union of each TL type's constructors, and its reader",
-            _ => "Functions: one class per TL function, with its typed result",
+            "types" => "Constructors: a class per TL constructor",
+            "base" => "Boxed types: a union of constructors and a reader per TL type",
+            _ => "Functions: a class per TL function, with its typed result",
         };
         if path.is_empty() {
             format!("{what}.")
@@ -827,16 +867,22 @@ pub(super) fn render(
             Vec::new()
         };
         let tables = (m.tables.iter())
-            .map(|n| TableView {
-                var: py::table_var(n),
-                tl_name: n.full(),
-                hint: b.naming.hint(&m.here, &Ty::Boxed { name: n.clone() }),
+            .map(|n| {
+                let (var, tl_name) = (py::table_var(n), n.full());
+                let hint = b.naming.hint(&m.here, &Ty::Boxed { name: n.clone() });
+                TableView {
+                    wrap: var.len() + hint.len() + tl_name.len() + 30 > WIDTH,
+                    var,
+                    tl_name,
+                    hint,
+                }
             })
             .collect();
         ModuleView {
             path: file,
             doc: describe(&root, path),
             dots,
+            modules_wrap: modules.join(", ").len() + 16 > WIDTH,
             modules,
             runtime,
             checking,

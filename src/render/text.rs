@@ -9,10 +9,15 @@ const DOC_WIDTH: usize = 92;
 /// Splits prose into lines of at most [`DOC_WIDTH`] characters at spaces (a longer word stands
 /// alone).
 pub(super) fn wrap(text: &str) -> Vec<String> {
+    wrap_width(text, DOC_WIDTH)
+}
+
+/// [`wrap`] at `width` characters.
+pub(super) fn wrap_width(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split(' ').filter(|w| !w.is_empty()) {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > DOC_WIDTH {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
             lines.push(std::mem::take(&mut line));
         }
         if !line.is_empty() {
