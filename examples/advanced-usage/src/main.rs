@@ -22,8 +22,9 @@ async fn run() -> Result<(), BoxError> {
     );
     let me = demo.client.self_id().unwrap_or_default();
     println!(
-        "signed in as user {me} with phone +{} and the code the server printed",
-        world::PHONE
+        "signed in as user {me} with phone +{} and the world's login code {}",
+        world::PHONE,
+        demo.world.login_code()
     );
     println!();
 
