@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tlgen_client::{InvocationError, RpcError};
 use tlgen_runtime::{Object, RemoteCall, Serializable};
-use tlgen_session::{MarkedId, MarkedKind, PeerKind, PeerRecord, SessionStore};
+use tlgen_session::{MarkedId, MemoryStore, PeerKind, PeerRecord, SessionStore};
 use tracing::{debug, info};
 
 use crate::peers::{self, BadQuery, Peer, PeerQuery};
@@ -184,48 +184,12 @@ struct Inner {
     home: RwLock<tlgen_client::Client>,
     /// DCs whose connection carries an imported authorization.
     authorized: tokio::sync::Mutex<BTreeMap<i32, tlgen_client::Client>>,
-    /// The peer cache in memory, in front of the store: (kind, raw id) → record.
-    peers: RwLock<Peers>,
+    /// The peer cache in memory, in front of the store (the same merge rules: a `min` record
+    /// never replaces a full access hash).
+    peers: MemoryStore,
     /// One lock per query being resolved, so that concurrent resolves of one name ask once.
     resolving: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
     self_id: RwLock<Option<i64>>,
-}
-
-#[derive(Default)]
-struct Peers {
-    by_id: BTreeMap<(PeerKind, i64), PeerRecord>,
-    by_username: BTreeMap<String, (PeerKind, i64)>,
-    by_phone: BTreeMap<String, i64>,
-}
-
-impl Peers {
-    fn put(&mut self, record: &PeerRecord) {
-        let key = (record.kind, record.id);
-        let merged = match self.by_id.get(&key) {
-            // A min object never replaces a full access hash.
-            Some(old) if record.min && !old.min && old.access_hash.is_some() => PeerRecord {
-                access_hash: old.access_hash,
-                min: false,
-                usernames: record.usernames.clone(),
-                phone: record.phone.clone().or_else(|| old.phone.clone()),
-                seen_in: old.seen_in,
-                ..record.clone()
-            },
-            Some(old) => PeerRecord {
-                phone: record.phone.clone().or_else(|| old.phone.clone()),
-                seen_in: record.seen_in.or(old.seen_in),
-                ..record.clone()
-            },
-            None => record.clone(),
-        };
-        for name in &merged.usernames {
-            self.by_username.insert(name.clone(), key);
-        }
-        if let Some(phone) = &merged.phone {
-            self.by_phone.insert(phone.clone(), merged.id);
-        }
-        self.by_id.insert(key, merged);
-    }
 }
 
 fn store_err(e: impl fmt::Display) -> InvocationError {
@@ -275,7 +239,7 @@ impl Client {
                 store,
                 home: RwLock::new(home),
                 authorized: tokio::sync::Mutex::new(BTreeMap::new()),
-                peers: RwLock::new(Peers::default()),
+                peers: MemoryStore::new(),
                 resolving: Mutex::new(BTreeMap::new()),
                 self_id: RwLock::new(self_id),
             }),
@@ -370,12 +334,7 @@ impl Client {
         if found.is_empty() {
             return Ok(());
         }
-        {
-            let mut cache = self.inner.peers.write().unwrap_or_else(|e| e.into_inner());
-            for record in &found {
-                cache.put(record);
-            }
-        }
+        self.inner.peers.put_peers(&found).map_err(store_err)?;
         self.inner.store.put_peers(&found).map_err(store_err)
     }
 
@@ -549,98 +508,68 @@ impl Client {
         result
     }
 
+    /// The peer a record addresses. A `min` record is addressed through the chat it was seen
+    /// in; that chat itself is taken as a plain peer (one level: a chain of references sent by
+    /// the server cannot recurse).
     fn to_peer(&self, record: &PeerRecord) -> Peer {
-        let mut peer = Peer {
-            kind: record.kind,
-            id: record.id,
-            access_hash: record.access_hash,
-            is_self: record.kind == PeerKind::User && Some(record.id) == self.self_id(),
-            from_message: None,
-        };
+        let mut peer = self.plain_peer(record);
         if record.min {
             if let Some((chat, msg_id)) = record.seen_in {
-                if let Ok(Some(chat)) = self.cached_id(chat) {
-                    peer.from_message = Some((Box::new(chat), msg_id));
+                let chat = MarkedId::from_marked(chat)
+                    .ok()
+                    .and_then(|id| Some((id.peer_kind()?, id.raw())))
+                    .and_then(|(kind, raw)| self.lookup(|s| s.peer(kind, raw)).ok().flatten());
+                if let Some(chat) = chat {
+                    peer.from_message = Some((Box::new(self.plain_peer(&chat)), msg_id));
                 }
             }
         }
         peer
     }
 
-    fn cached_id(&self, marked: i64) -> Result<Option<Peer>, ResolveError> {
-        let id = MarkedId::from_marked(marked).map_err(ResolveError::BadId)?;
-        let Some(kind) = id.peer_kind() else {
-            return Ok(None);
-        };
-        let hit = self
-            .inner
-            .peers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .by_id
-            .get(&(kind, id.raw()))
-            .cloned();
-        let record = match hit {
-            Some(r) => Some(r),
-            None => self
-                .inner
-                .store
-                .peer(kind, id.raw())
-                .map_err(|e| ResolveError::Store(e.to_string()))?,
-        };
-        Ok(record.map(|r| self.to_peer(&r)))
+    fn plain_peer(&self, record: &PeerRecord) -> Peer {
+        Peer {
+            kind: record.kind,
+            id: record.id,
+            access_hash: record.access_hash,
+            is_self: record.kind == PeerKind::User && Some(record.id) == self.self_id(),
+            from_message: None,
+        }
     }
 
-    /// The record the memory cache holds under the key `find` gives.
-    fn in_memory(
+    /// A record from the memory cache, else from the session store.
+    fn lookup(
         &self,
-        find: impl FnOnce(&Peers) -> Option<(PeerKind, i64)>,
-    ) -> Option<PeerRecord> {
-        let peers = self.inner.peers.read().unwrap_or_else(|e| e.into_inner());
-        let key = find(&peers)?;
-        peers.by_id.get(&key).cloned()
+        find: impl Fn(&dyn SessionStore) -> Result<Option<PeerRecord>, tlgen_session::StoreError>,
+    ) -> Result<Option<PeerRecord>, ResolveError> {
+        let store = |e: tlgen_session::StoreError| ResolveError::Store(e.to_string());
+        match find(&self.inner.peers).map_err(store)? {
+            Some(r) => Ok(Some(r)),
+            None => find(self.inner.store.as_ref()).map_err(store),
+        }
     }
 
     fn cached(&self, query: &PeerQuery) -> Result<Option<Peer>, ResolveError> {
-        let store = |e: tlgen_session::StoreError| ResolveError::Store(e.to_string());
-        match query {
-            PeerQuery::Me => Ok(self.self_id().map(|id| Peer {
-                is_self: true,
-                ..Peer::user(id, 0)
-            })),
+        let record = match query {
+            PeerQuery::Me => {
+                return Ok(self.self_id().map(|id| Peer {
+                    is_self: true,
+                    ..Peer::user(id, 0)
+                }))
+            }
             PeerQuery::Id(marked) => {
                 let id = MarkedId::from_marked(*marked).map_err(ResolveError::BadId)?;
-                if id.kind() == MarkedKind::Chat {
+                match id.peer_kind() {
                     // A basic chat needs no access hash.
-                    return Ok(Some(Peer::chat(id.raw())));
+                    Some(PeerKind::Chat) => return Ok(Some(Peer::chat(id.raw()))),
+                    Some(kind) => self.lookup(|s| s.peer(kind, id.raw()))?,
+                    None => None,
                 }
-                self.cached_id(*marked)
             }
-            PeerQuery::Username(name) => {
-                if let Some(r) = self.in_memory(|p| p.by_username.get(name).copied()) {
-                    return Ok(Some(self.to_peer(&r)));
-                }
-                Ok(self
-                    .inner
-                    .store
-                    .peer_by_username(name)
-                    .map_err(store)?
-                    .map(|r| self.to_peer(&r)))
-            }
-            PeerQuery::Phone(phone) => {
-                if let Some(r) =
-                    self.in_memory(|p| p.by_phone.get(phone).map(|id| (PeerKind::User, *id)))
-                {
-                    return Ok(Some(self.to_peer(&r)));
-                }
-                Ok(self
-                    .inner
-                    .store
-                    .peer_by_phone(phone)
-                    .map_err(store)?
-                    .map(|r| self.to_peer(&r)))
-            }
-        }
+            PeerQuery::Username(name) => self.lookup(|s| s.peer_by_username(name))?,
+            PeerQuery::Phone(phone) => self.lookup(|s| s.peer_by_phone(phone))?,
+        };
+        Ok(record.map(|r| self.to_peer(&r)))
     }
 
     async fn ask(&self, query: &PeerQuery) -> Result<Peer, ResolveError> {
@@ -746,15 +675,7 @@ impl Client {
         let Some((kind, id)) = found else {
             return Err(not_found(None));
         };
-        let record = self
-            .inner
-            .peers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .by_id
-            .get(&(kind, id))
-            .cloned();
-        match record {
+        match self.lookup(|s| s.peer(kind, id))? {
             Some(r) => Ok(self.to_peer(&r)),
             None => Err(not_found(None)),
         }
@@ -834,19 +755,26 @@ mod tests {
 
     #[test]
     fn a_min_object_never_replaces_a_full_access_hash() {
-        let mut peers = Peers::default();
-        peers.put(&record(2, 10, false));
-        peers.put(&record(2, 99, true));
-        let r = &peers.by_id[&(PeerKind::User, 2)];
+        // The client's memory cache is a `MemoryStore`, with the store's merge rules.
+        let peers = MemoryStore::new();
+        peers.put_peers(&[record(2, 10, false)]).unwrap();
+        peers.put_peers(&[record(2, 99, true)]).unwrap();
+        let r = peers.peer(PeerKind::User, 2).unwrap().unwrap();
         assert_eq!((r.access_hash, r.min), (Some(10), false));
         // Its usernames are news all the same.
-        assert_eq!(peers.by_username.get("u99"), Some(&(PeerKind::User, 2)));
+        assert_eq!(
+            peers
+                .peer_by_username("u99")
+                .unwrap()
+                .map(|r| (r.kind, r.id)),
+            Some((PeerKind::User, 2))
+        );
         // A full object replaces a min one.
-        let mut peers = Peers::default();
-        peers.put(&record(3, 99, true));
-        assert!(peers.by_id[&(PeerKind::User, 3)].min);
-        peers.put(&record(3, 10, false));
-        let r = &peers.by_id[&(PeerKind::User, 3)];
+        let peers = MemoryStore::new();
+        peers.put_peers(&[record(3, 99, true)]).unwrap();
+        assert!(peers.peer(PeerKind::User, 3).unwrap().unwrap().min);
+        peers.put_peers(&[record(3, 10, false)]).unwrap();
+        let r = peers.peer(PeerKind::User, 3).unwrap().unwrap();
         assert_eq!((r.access_hash, r.min), (Some(10), false));
     }
 

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use tlgen_session::{PeerKind, PeerRecord};
+use tlgen_session::{MarkedId, PeerKind, PeerRecord};
 
 use crate::visit::{Visitor, Walk};
 use crate::{enums, types};
@@ -18,6 +18,8 @@ pub fn collect(value: &(impl Walk + ?Sized)) -> Vec<PeerRecord> {
     let mut found = Collector::default();
     value.walk(&mut found);
     let Collector { mut peers, senders } = found;
+    // Ids outside Telegram's ranges cannot be addressed (nor marked): not stored.
+    peers.retain(|p| p.marked_id().is_ok());
     for p in peers.iter_mut().filter(|p| p.min && p.seen_in.is_none()) {
         p.seen_in = senders
             .iter()
@@ -39,14 +41,6 @@ fn kind_id(peer: &enums::Peer) -> (PeerKind, i64) {
         enums::Peer::User(p) => (PeerKind::User, p.user_id),
         enums::Peer::Chat(p) => (PeerKind::Chat, p.chat_id),
         enums::Peer::Channel(p) => (PeerKind::Channel, p.channel_id),
-    }
-}
-
-fn marked(kind: PeerKind, id: i64) -> i64 {
-    match kind {
-        PeerKind::User => id,
-        PeerKind::Chat => -id,
-        PeerKind::Channel => -1_000_000_000_000 - id,
     }
 }
 
@@ -76,10 +70,12 @@ impl Visitor for Collector {
         if let Some(from) = from {
             let (kind, sender) = kind_id(from);
             let (chat_kind, chat_id) = kind_id(chat);
-            // In a private chat the chat is the sender: no reference to take from it.
+            // In a private chat the chat is the sender: no reference to take from it. An id
+            // outside Telegram's ranges (sent by a broken server) is no reference either.
             if chat_kind != PeerKind::User {
-                self.senders
-                    .push((kind, sender, marked(chat_kind, chat_id), id));
+                if let Ok(chat) = MarkedId::from_peer(chat_kind, chat_id) {
+                    self.senders.push((kind, sender, chat.marked(), id));
+                }
             }
         }
     }
@@ -308,12 +304,16 @@ impl Peer {
     }
 
     /// The Bot-API marked id: `id` for users, `-id` for basic chats, `-1000000000000 - id`
-    /// for channels.
+    /// for channels (monoforums in their own range). A raw id outside Telegram's ranges (only
+    /// a hand-made `Peer` has one: the cache stores none) gives the same formula, saturated.
     pub fn marked_id(&self) -> i64 {
-        match self.kind {
-            PeerKind::User => self.id,
-            PeerKind::Chat => -self.id,
-            PeerKind::Channel => -1_000_000_000_000 - self.id,
+        match MarkedId::from_peer(self.kind, self.id) {
+            Ok(id) => id.marked(),
+            Err(_) => match self.kind {
+                PeerKind::User => self.id,
+                PeerKind::Chat => self.id.saturating_neg(),
+                PeerKind::Channel => (-1_000_000_000_000_i64).saturating_sub(self.id),
+            },
         }
     }
 
@@ -606,5 +606,33 @@ mod tests {
         assert_eq!(user(2).seen_in, Some((-1_000_000_000_009, 77)));
         // A min user that sent nothing here has no reference.
         assert_eq!(user(4).seen_in, None);
+    }
+
+    #[test]
+    fn ids_outside_telegram_ranges_are_not_stored_and_never_panic() {
+        let value = enums::messages::Chats::Chats(Box::new(types::messages::Chats {
+            chats: vec![
+                enums::Chat::Channel(Box::new(types::Channel {
+                    id: i64::MAX,
+                    access_hash: Some(1),
+                    ..Default::default()
+                })),
+                enums::Chat::Chat(Box::new(types::Chat {
+                    id: i64::MIN,
+                    ..Default::default()
+                })),
+                enums::Chat::Channel(Box::new(types::Channel {
+                    id: 9,
+                    access_hash: Some(3),
+                    ..Default::default()
+                })),
+            ],
+        }));
+        let found = collect(&value);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].id, 9);
+        // A hand-made peer with such an id still gives a marked id, saturated.
+        assert_eq!(Peer::channel(i64::MAX, 0).marked_id(), i64::MIN);
+        assert_eq!(Peer::chat(i64::MIN).marked_id(), i64::MAX);
     }
 }
