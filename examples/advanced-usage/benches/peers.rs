@@ -42,12 +42,7 @@ fn resolve(c: &mut Criterion) {
             for _ in 0..iters {
                 let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
                 store.set_dc(&key).unwrap();
-                let config = tlgen_client::Config::new(
-                    dc.id,
-                    dc.addr.to_string(),
-                    vec![demo.server.rsa_public_key()],
-                    store,
-                );
+                let config = tlgen_advanced_usage::client_config(&demo.server, dc.id, store);
                 let client = rt
                     .block_on(Client::connect(config, App::new(1, "h")))
                     .unwrap();

@@ -93,6 +93,42 @@ pub mod examples {
     }
 }
 
+/// A client configuration for DC `dc` of `server`: its address, its key, and every DC of the
+/// server for migrations.
+pub fn client_config(
+    server: &ServerHandle,
+    dc: i32,
+    store: Arc<dyn SessionStore>,
+) -> tlgen_client::Config {
+    let mut config = tlgen_client::Config::new(
+        dc,
+        server.addr(dc).to_string(),
+        vec![server.rsa_public_key()],
+        store,
+    );
+    config.dcs = server
+        .dcs()
+        .iter()
+        .map(|d| (d.id, d.addr.to_string()))
+        .collect();
+    config
+}
+
+/// Signs `client` in as the world's user with `phone` (the phone-code flow, with the world's
+/// login code).
+///
+/// # Errors
+///
+/// The server's error or a connection error.
+pub async fn sign_in(
+    client: &Client,
+    world: &World,
+    phone: &str,
+) -> Result<tlgen_telegram::types::User, tlgen_telegram::InvocationError> {
+    let hash = client.request_login_code(phone).await?;
+    client.sign_in(phone, &hash, &world.login_code()).await
+}
+
 /// The loopback server with the built-in world, and a client signed in as Alice.
 pub struct Demo {
     /// The server (stops when dropped).
@@ -114,23 +150,9 @@ impl Demo {
         let world = Arc::new(World::builtin());
         let server = Server::builder().service(world.clone()).start().await?;
         let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
-        let dc = server.dcs()[0].clone();
-        let mut config = tlgen_client::Config::new(
-            dc.id,
-            dc.addr.to_string(),
-            vec![server.rsa_public_key()],
-            store,
-        );
-        config.dcs = server
-            .dcs()
-            .iter()
-            .map(|d| (d.id, d.addr.to_string()))
-            .collect();
+        let config = client_config(&server, server.dcs()[0].id, store);
         let client = Client::connect(config, App::new(12345, "0123456789abcdef")).await?;
-        let hash = client.request_login_code(world::PHONE).await?;
-        client
-            .sign_in(world::PHONE, &hash, &world.login_code())
-            .await?;
+        sign_in(&client, &world, world::PHONE).await?;
         // As a client does after signing in: the dialogs and the contact list fill the peer
         // cache.
         client

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tlgen_advanced_usage::{examples, world, Demo};
+use tlgen_advanced_usage::{client_config, examples, sign_in, world, Demo};
 use tlgen_loopback::Server;
 use tlgen_session::{MemoryStore, PeerKind, SessionStore, SqliteStore};
 use tlgen_telegram::{enums, functions, App, Client, PeerQuery, ResolveError};
@@ -171,25 +171,13 @@ async fn a_restarted_client_keeps_its_key_its_sign_in_and_its_peers() {
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("alice.session");
-        let dc = server.dcs()[0].clone();
-        let config = |store: Arc<dyn SessionStore>| {
-            tlgen_client::Config::new(
-                dc.id,
-                dc.addr.to_string(),
-                vec![server.rsa_public_key()],
-                store,
-            )
-        };
+        let config = |store| client_config(&server, server.dcs()[0].id, store);
         {
             let store: Arc<dyn SessionStore> = Arc::new(SqliteStore::open(&path).unwrap());
             let client = Client::connect(config(store), App::new(1, "h"))
                 .await
                 .unwrap();
-            let hash = client.request_login_code(world::PHONE).await.unwrap();
-            client
-                .sign_in(world::PHONE, &hash, &world.login_code())
-                .await
-                .unwrap();
+            sign_in(&client, &world, world::PHONE).await.unwrap();
             client.resolve_peer("dave_jones").await.unwrap();
             client.sync_update_state().await.unwrap();
             assert_eq!(client.connection().stats().key_exchanges, 1);
@@ -238,24 +226,9 @@ async fn a_user_homed_on_another_dc_moves_the_client() {
             .unwrap();
         let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
         // Dave is homed on DC 1; the client starts on DC 2.
-        let dc2 = server.addr(2);
-        let mut config = tlgen_client::Config::new(
-            2,
-            dc2.to_string(),
-            vec![server.rsa_public_key()],
-            store.clone(),
-        );
-        config.dcs = server
-            .dcs()
-            .iter()
-            .map(|d| (d.id, d.addr.to_string()))
-            .collect();
+        let config = client_config(&server, 2, store.clone());
         let client = Client::connect(config, App::new(1, "h")).await.unwrap();
-        let hash = client.request_login_code("15550001004").await.unwrap();
-        let user = client
-            .sign_in("15550001004", &hash, &world.login_code())
-            .await
-            .unwrap();
+        let user = sign_in(&client, &world, "15550001004").await.unwrap();
         assert_eq!(user.id, 1004);
         assert_eq!(client.connection().dc_id(), 1);
         assert_eq!(store.home_dc().unwrap(), Some(1));
@@ -273,23 +246,12 @@ async fn updates_arrive_typed_and_fill_the_peer_cache() {
             .start()
             .await
             .unwrap();
-        let dc = server.dcs()[0].clone();
         let connect = |phone: &'static str| {
-            let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
-            let config = tlgen_client::Config::new(
-                dc.id,
-                dc.addr.to_string(),
-                vec![server.rsa_public_key()],
-                store,
-            );
+            let config = client_config(&server, server.dcs()[0].id, Arc::new(MemoryStore::new()));
             let world = world.clone();
             async move {
                 let client = Client::connect(config, App::new(1, "h")).await.unwrap();
-                let hash = client.request_login_code(phone).await.unwrap();
-                client
-                    .sign_in(phone, &hash, &world.login_code())
-                    .await
-                    .unwrap();
+                sign_in(&client, &world, phone).await.unwrap();
                 client
             }
         };
@@ -338,24 +300,9 @@ async fn file_migrate_goes_to_the_other_dc_with_an_imported_authorization() {
             .start()
             .await
             .unwrap();
-        let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
-        let mut config = tlgen_client::Config::new(
-            2,
-            server.addr(2).to_string(),
-            vec![server.rsa_public_key()],
-            store,
-        );
-        config.dcs = server
-            .dcs()
-            .iter()
-            .map(|d| (d.id, d.addr.to_string()))
-            .collect();
+        let config = client_config(&server, 2, Arc::new(MemoryStore::new()));
         let client = Client::connect(config, App::new(1, "h")).await.unwrap();
-        let hash = client.request_login_code(world::PHONE).await.unwrap();
-        client
-            .sign_in(world::PHONE, &hash, &world.login_code())
-            .await
-            .unwrap();
+        sign_in(&client, &world, world::PHONE).await.unwrap();
         // Alice lives on DC 2; her DC 2 connection says the "file" is on DC 1.
         let get_users = <functions::users::GetUsers as Identifiable>::CONSTRUCTOR_ID;
         let home = server.connections();
