@@ -1626,6 +1626,10 @@ fn create_channel(
         .copied()
         .unwrap_or(1_000_000_000)
         + 1;
+    // Above the last channel id a client can address: no room for another.
+    if tlgen_session::MarkedId::channel(id).is_err() {
+        return Err(bad("CHANNELS_TOO_MUCH"));
+    }
     let at = date(ctx);
     st.channels.insert(
         id,

@@ -3,6 +3,7 @@
 use crate::spec::{WorldError, WorldSpec};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
+use tlgen_session::MarkedId;
 use tlgen_telegram::{enums, types};
 
 /// Most updates kept per user for `updates.getDifference`.
@@ -276,6 +277,29 @@ const RULE_FORMS: &str = "allow_all, allow_contacts, allow_users:ID,..., allow_c
                           disallow_contacts, disallow_users:ID,..., disallow_chats:ID,..., \
                           disallow_bots";
 
+/// The members of a group or channel of a world file (creator and admins included), after
+/// checking its title and that each is a user of the world.
+fn group_members<U>(
+    who: &str,
+    title: &str,
+    creator: i64,
+    admins: &[i64],
+    members: &[i64],
+    users: &BTreeMap<i64, U>,
+) -> Result<BTreeSet<i64>, String> {
+    if title.trim().is_empty() || title.chars().count() > 128 {
+        return Err(format!("{who}: title must be 1 to 128 characters"));
+    }
+    let mut all = BTreeSet::new();
+    for m in std::iter::once(&creator).chain(admins).chain(members) {
+        if !users.contains_key(m) {
+            return Err(format!("{who}: member {m} is not a user of the world"));
+        }
+        all.insert(*m);
+    }
+    Ok(all)
+}
+
 pub(crate) fn valid_username(name: &str) -> bool {
     let b = name.as_bytes();
     (5..=32).contains(&b.len())
@@ -321,8 +345,8 @@ impl State {
         let mut phones = BTreeSet::new();
         for u in &spec.users {
             let who = format!("user {}", u.id);
-            if u.id <= 0 || u.id > (1 << 52) {
-                return bad(format!("{who}: id must be in 1..=2^52"));
+            if let Err(e) = MarkedId::user(u.id) {
+                return bad(format!("{who}: not a user id: {e}"));
             }
             if users.contains_key(&u.id) {
                 return bad(format!("{who}: duplicate id"));
@@ -430,24 +454,17 @@ impl State {
         let mut chats = BTreeMap::new();
         for c in &spec.chats {
             let who = format!("chat {}", c.id);
-            if c.id <= 0 || c.id >= 1_000_000_000_000 || chats.contains_key(&c.id) {
-                return bad(format!(
-                    "{who}: id must be positive, below 10^12 and unique"
-                ));
+            if let Err(e) = MarkedId::chat(c.id) {
+                return bad(format!("{who}: not a basic group id: {e}"));
             }
-            if c.title.trim().is_empty() || c.title.chars().count() > 128 {
-                return bad(format!("{who}: title must be 1 to 128 characters"));
+            if chats.contains_key(&c.id) {
+                return bad(format!("{who}: duplicate id"));
             }
-            let mut members: BTreeSet<i64> = BTreeSet::new();
-            for m in std::iter::once(&c.creator)
-                .chain(&c.admins)
-                .chain(&c.members)
-            {
-                if !users.contains_key(m) {
-                    return bad(format!("{who}: member {m} is not a user of the world"));
-                }
-                members.insert(*m);
-            }
+            let members =
+                match group_members(&who, &c.title, c.creator, &c.admins, &c.members, &users) {
+                    Ok(m) => m,
+                    Err(m) => return bad(m),
+                };
             chats.insert(
                 c.id,
                 ChatRec {
@@ -462,13 +479,11 @@ impl State {
         let mut channels = BTreeMap::new();
         for c in &spec.channels {
             let who = format!("channel {}", c.id);
-            if c.id <= 0 || c.id >= 1_000_000_000_000 || channels.contains_key(&c.id) {
-                return bad(format!(
-                    "{who}: id must be positive, below 10^12 and unique"
-                ));
+            if let Err(e) = MarkedId::channel(c.id) {
+                return bad(format!("{who}: not a channel id: {e}"));
             }
-            if c.title.trim().is_empty() || c.title.chars().count() > 128 {
-                return bad(format!("{who}: title must be 1 to 128 characters"));
+            if channels.contains_key(&c.id) {
+                return bad(format!("{who}: duplicate id"));
             }
             if c.about.chars().count() > 255 {
                 return bad(format!("{who}: about is at most 255 characters"));
@@ -483,16 +498,11 @@ impl State {
                     return bad(format!("{who}: username {name:?} is also {owner}'s"));
                 }
             }
-            let mut members: BTreeSet<i64> = BTreeSet::new();
-            for m in std::iter::once(&c.creator)
-                .chain(&c.admins)
-                .chain(&c.members)
-            {
-                if !users.contains_key(m) {
-                    return bad(format!("{who}: member {m} is not a user of the world"));
-                }
-                members.insert(*m);
-            }
+            let members =
+                match group_members(&who, &c.title, c.creator, &c.admins, &c.members, &users) {
+                    Ok(m) => m,
+                    Err(m) => return bad(m),
+                };
             channels.insert(
                 c.id,
                 ChannelRec {
