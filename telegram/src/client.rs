@@ -12,6 +12,7 @@ use tlgen_runtime::{Object, RemoteCall, Serializable};
 use tlgen_session::{MarkedId, MemoryStore, PeerKind, PeerRecord, SessionStore};
 use tracing::{debug, info};
 
+use crate::keyed::KeyedLocks;
 use crate::peers::{self, BadQuery, Peer, PeerQuery};
 use crate::visit::Walk;
 use crate::{enums, functions, types, LAYER};
@@ -183,12 +184,14 @@ struct Inner {
     /// The connection to the home DC (replaced when the account moves).
     home: RwLock<tlgen_client::Client>,
     /// DCs whose connection carries an imported authorization.
-    authorized: tokio::sync::Mutex<BTreeMap<i32, tlgen_client::Client>>,
+    authorized: Mutex<BTreeMap<i32, tlgen_client::Client>>,
+    /// One authorization of a DC at a time (others wait for it rather than export twice).
+    authorizing: KeyedLocks<i32>,
     /// The peer cache in memory, in front of the store (the same merge rules: a `min` record
     /// never replaces a full access hash).
     peers: MemoryStore,
     /// One lock per query being resolved, so that concurrent resolves of one name ask once.
-    resolving: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    resolving: KeyedLocks<String>,
     self_id: RwLock<Option<i64>>,
 }
 
@@ -238,9 +241,10 @@ impl Client {
                 app,
                 store,
                 home: RwLock::new(home),
-                authorized: tokio::sync::Mutex::new(BTreeMap::new()),
+                authorized: Mutex::new(BTreeMap::new()),
+                authorizing: KeyedLocks::default(),
                 peers: MemoryStore::new(),
-                resolving: Mutex::new(BTreeMap::new()),
+                resolving: KeyedLocks::default(),
                 self_id: RwLock::new(self_id),
             }),
         })
@@ -308,9 +312,20 @@ impl Client {
 
     /// A connection to `dc` that is signed in as the home DC's user.
     async fn authorized_dc(&self, dc: i32) -> Result<tlgen_client::Client, InvocationError> {
-        let mut done = self.inner.authorized.lock().await;
-        if let Some(c) = done.get(&dc) {
-            return Ok(c.clone());
+        let done = || {
+            let map = self
+                .inner
+                .authorized
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            map.get(&dc).cloned()
+        };
+        if let Some(c) = done() {
+            return Ok(c);
+        }
+        let _turn = self.inner.authorizing.lock(dc).await;
+        if let Some(c) = done() {
+            return Ok(c);
         }
         let home = self.connection();
         let other = home.dc(dc).await?;
@@ -324,7 +339,11 @@ impl Client {
                 bytes: exported.bytes.clone(),
             })
             .await?;
-        done.insert(dc, other.clone());
+        self.inner
+            .authorized
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(dc, other.clone());
         Ok(other)
     }
 
@@ -480,32 +499,11 @@ impl Client {
             return Ok(peer);
         }
         // One request per query at a time: the second caller finds the first one's answer.
-        let key = format!("{query:?}");
-        let lock = {
-            let mut map = self
-                .inner
-                .resolving
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            map.entry(key.clone()).or_default().clone()
-        };
-        let guard = lock.lock().await;
-        let result = match self.cached(&query)? {
+        let _turn = self.inner.resolving.lock(format!("{query:?}")).await;
+        match self.cached(&query)? {
             Some(peer) => Ok(peer),
             None => self.ask(&query).await,
-        };
-        drop(guard);
-        {
-            let mut map = self
-                .inner
-                .resolving
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if map.get(&key).is_some_and(|l| Arc::strong_count(l) <= 2) {
-                map.remove(&key);
-            }
         }
-        result
     }
 
     /// The peer a record addresses. A `min` record is addressed through the chat it was seen

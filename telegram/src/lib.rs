@@ -9,6 +9,7 @@ include!(concat!(env!("OUT_DIR"), "/api.rs"));
 pub use api::{enums, functions, types, LAYER};
 
 pub mod client;
+mod keyed;
 pub mod peers;
 
 pub use client::{App, Client, IntoPeerQuery, ResolveError, UpdateEvent, UpdateStream};
