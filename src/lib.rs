@@ -124,6 +124,9 @@ pub struct Report {
     pub changes: Vec<FileChange>,
     /// Warnings about the schema.
     pub warnings: Vec<Diagnostic>,
+    /// The schema that was generated (for a build script that renders more from it, such as
+    /// [`render::visitor`]).
+    pub schema: ir::Schema,
     /// Time per stage.
     pub timings: Timings,
 }
@@ -342,6 +345,7 @@ pub fn generate(config: &Config) -> Result<Report, Error> {
     Ok(Report {
         changes,
         warnings: generated.warnings,
+        schema: generated.schema,
         timings,
     })
 }

@@ -73,16 +73,13 @@ fn main() {
     }
     // Finds users, chats and messages in any result or update, for the peer cache (messages
     // say where a `min` user or channel was seen).
-    let Some(checked) = tlgen::check(&schema.display().to_string(), &text).0 else {
-        fail(&format!("{} did not check a second time", schema.display()))
-    };
     let opts = tlgen::render::RenderOptions {
         schema_file: "api.tl".to_string(),
-        layer: config.layer,
+        layer: report.schema.layer,
         module_path: "crate::api".to_string(),
         runtime_path: tlgen::render::DEFAULT_RUNTIME_PATH.to_string(),
     };
-    match tlgen::render::visitor(&checked, &["User", "Chat", "Message"], &opts) {
+    match tlgen::render::visitor(&report.schema, &["User", "Chat", "Message"], &opts) {
         Ok(source) => write(&out.join("visit.rs"), &source),
         Err(e) => fail(&format!("the visitor of {}: {e}", schema.display())),
     }
