@@ -38,6 +38,7 @@ pub const NAMES: &[(u32, &str)] = &[
     (0x7d861a08, "msg_resend_req"),
     (0x809db6df, "msg_new_detailed_info"),
     (0x83c95aec, "p_q_inner_data"),
+    (0x8610baeb, "msg_resend_ans_req"),
     (0x8cc0d131, "msgs_all_info"),
     (0x9ec20908, "new_session_created"),
     (0xa43ad8b7, "rpc_answer_dropped"),

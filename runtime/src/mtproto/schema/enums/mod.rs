@@ -266,16 +266,18 @@ impl From<types::MsgNewDetailedInfo> for MsgDetailedInfo {
     }
 }
 /// The boxed type `MsgResendReq`: one variant per constructor.
-#[derive(Debug, Clone, PartialEq)]
 pub enum MsgResendReq {
+    AnsReq(Box<types::MsgResendAnsReq>),
     MsgResendReq(Box<types::MsgResendReq>),
 }
-/// Writes the constructor id, then the fields.
-impl tlw::Serializable for MsgResendReq {
+tlw::impl_enum_traits!(MsgResendReq);
+/// Hands each variant to the runtime's generic trait impls.
+impl tlw::Variants for MsgResendReq {
     #[inline]
-    fn serialize(&self, out: &mut Vec<u8>) {
+    fn visit<V: tlw::Visit<Self>>(&self, visitor: V) -> V::Output {
         match self {
-            Self::MsgResendReq(x) => x.serialize(out),
+            Self::AnsReq(x) => visitor.variant("AnsReq", &**x),
+            Self::MsgResendReq(x) => visitor.variant("MsgResendReq", &**x),
         }
     }
 }
@@ -284,11 +286,19 @@ impl tlw::Deserializable for MsgResendReq {
     #[inline]
     fn deserialize(r: &mut tlw::Reader<'_>) -> Result<Self, tlw::DecodeError> {
         let value = match r.enter()? {
+            0x8610baeb => Self::AnsReq(r.read_boxed()?),
             0x7d861a08 => Self::MsgResendReq(r.read_boxed()?),
             id => return Err(r.unknown("MsgResendReq", id)),
         };
         r.leave();
         Ok(value)
+    }
+}
+/// Variant of its boxed type.
+impl From<types::MsgResendAnsReq> for MsgResendReq {
+    #[inline]
+    fn from(x: types::MsgResendAnsReq) -> Self {
+        Self::AnsReq(Box::new(x))
     }
 }
 /// Variant of its boxed type.

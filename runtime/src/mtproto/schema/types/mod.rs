@@ -495,6 +495,31 @@ impl tlw::Fields for MsgNewDetailedInfo {
     }
 }
 /// ```text
+/// msg_resend_ans_req#8610baeb msg_ids:Vector<long> = MsgResendReq;
+/// ```
+pub struct MsgResendAnsReq {
+    /// TL: `msg_ids:Vector<long>`.
+    pub msg_ids: Vec<i64>,
+}
+tlw::impl_std_traits!(MsgResendAnsReq + Default);
+/// Wire form: id, name, field codecs.
+impl tlw::Fields for MsgResendAnsReq {
+    const INFO: tlw::Info = tlw::Info {
+        id: 0x8610baeb,
+        name: "msg_resend_ans_req",
+        fields: "msg_ids",
+    };
+    type Wire = (Vec<i64>,);
+    #[inline]
+    fn from_wire(tlw::Rec1(msg_ids): tlw::Value<Self>) -> Self {
+        Self { msg_ids }
+    }
+    #[inline]
+    fn to_wire(&self) -> tlw::Refs<'_, Self> {
+        (&self.msg_ids,)
+    }
+}
+/// ```text
 /// msg_resend_req#7d861a08 msg_ids:Vector<long> = MsgResendReq;
 /// ```
 pub struct MsgResendReq {
