@@ -110,6 +110,8 @@ pub(crate) async fn exchange_key(
         link.codec.send(&message, false, &mut link.out)?;
         link.stream.write_all(&link.out).await?;
         link.out.clear();
+        // The client's next power runs while the server computes its own.
+        client.precompute();
         let payload = read_payload(link, &mut buf).await?;
         let (_, answer) = handshake::parse_plain_message(&payload)?;
         match client.handle(answer)? {

@@ -187,6 +187,10 @@ pub(crate) async fn run(
                 _ => break,
             }
         }
+        if let Some(handshake) = conn.handshake.as_mut() {
+            // After resPQ went out: g^a is computed while the client works on its request.
+            handshake.precompute();
+        }
         if conn.close {
             break;
         }

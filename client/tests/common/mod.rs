@@ -407,6 +407,10 @@ async fn serve_inner(
         if !out.is_empty() && !silent.load(Ordering::SeqCst) {
             wr.write_all(&out).await.ok()?;
         }
+        if let Some(hs) = conn.hs.as_mut() {
+            // After resPQ went out, as the loopback server does: g^a while the client works.
+            hs.precompute();
+        }
         if close {
             return None;
         }

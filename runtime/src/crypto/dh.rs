@@ -100,6 +100,11 @@ impl DhParams {
         self.g
     }
 
+    /// Whether the prime is [`KNOWN_DH_PRIME`].
+    pub fn known_prime(&self) -> bool {
+        self.known
+    }
+
     /// The prime as 256 big-endian bytes.
     pub fn prime(&self) -> [u8; DH_LEN] {
         to_be_array(&self.p)

@@ -17,7 +17,7 @@ use std::fmt;
 use crate::crypto::{
     aes_ige_decrypt, aes_ige_encrypt, ct_eq, factorize_pq, is_prime_u64, rsa_pad, rsa_pad_decrypt,
     sha1, tmp_aes_key_iv, AesKeyIv, CryptoError, DhParams, RsaPrivateKey, RsaPublicKey, DH_LEN,
-    RSA_LEN,
+    KNOWN_DH_PRIME, RSA_LEN,
 };
 use crate::mtproto::schema::{enums, functions, types};
 use crate::{DecodeError, Deserializable, Identifiable, Reader, Serializable};
@@ -395,10 +395,24 @@ enum ClientState {
         nonce: [u8; 16],
         server_nonce: [u8; 16],
         new_nonce: [u8; 32],
+        /// `b` and `g^b` drawn by [`Client::precompute`] for the parameters the server is
+        /// expected to send.
+        early: Option<Box<EarlyExponent>>,
     },
     AwaitDhGen(Box<DhGenWait>),
     Finished,
 }
+
+/// A client exponent drawn before `server_DH_params` arrived, for [`KNOWN_DH_PRIME`] and `g`.
+struct EarlyExponent {
+    g: u32,
+    b: [u8; DH_LEN],
+    g_b: [u8; DH_LEN],
+}
+
+/// The generator a client expects with [`KNOWN_DH_PRIME`] when it draws its exponent early
+/// (the one Telegram's servers send; another `g` only costs the early power).
+const EXPECTED_G: u32 = 3;
 
 struct DhGenWait {
     nonce: [u8; 16],
@@ -407,9 +421,27 @@ struct DhGenWait {
     dh: DhParams,
     g_a: Vec<u8>,
     tmp: AesKeyIv,
-    auth_key: [u8; DH_LEN],
+    /// The exponent of the last `set_client_DH_params`.
+    b: [u8; DH_LEN],
+    /// `g_a^b`, once computed (by [`Client::precompute`] or on the answer).
+    auth_key: Option<[u8; DH_LEN]>,
     offset: i64,
     retries: u32,
+}
+
+impl DhGenWait {
+    /// `g_a^b`, computed now if [`Client::precompute`] did not.
+    fn auth_key(&mut self) -> Result<[u8; DH_LEN], HandshakeError> {
+        if let Some(key) = self.auth_key {
+            return Ok(key);
+        }
+        let key = self
+            .dh
+            .compute_auth_key(&self.g_a, &self.b)
+            .map_err(|_| HandshakeError::DhValueOutOfRange { what: "g_a" })?;
+        self.auth_key = Some(key);
+        Ok(key)
+    }
 }
 
 /// How a [`Client`] words its requests. [`ClientForm::CURRENT`] (the default) is what
@@ -524,6 +556,36 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Client<R, C> {
         }
     }
 
+    /// Does now the arithmetic that the answer to the request just sent will need, so that it
+    /// runs while the server works rather than after its answer: call it after sending a
+    /// request and before waiting. Optional; [`Client::handle`] does whatever was not done.
+    ///
+    /// After `req_DH_params` it draws `b` and computes `g^b` for [`KNOWN_DH_PRIME`] and
+    /// `g = 3` (used only if the server sends those); after `set_client_DH_params` it computes
+    /// the auth key `g_a^b`, which the server computes from `g_b` at the same time. On two
+    /// cores this takes the longest power of the client off the exchange's critical path.
+    pub fn precompute(&mut self) {
+        match &mut self.state {
+            ClientState::AwaitDhParams { early, .. } if early.is_none() => {
+                let Ok(dh) = DhParams::new(EXPECTED_G as i32, &KNOWN_DH_PRIME) else {
+                    return;
+                };
+                if let Ok((b, g_b)) = draw_public(&dh, &mut self.random) {
+                    *early = Some(Box::new(EarlyExponent {
+                        g: EXPECTED_G,
+                        b,
+                        g_b,
+                    }));
+                }
+            }
+            ClientState::AwaitDhGen(wait) => {
+                // An error here is found again, and returned, by `handle`.
+                let _ = wait.auth_key();
+            }
+            _ => {}
+        }
+    }
+
     /// Handles one answer body from the server. Any error ends the handshake: start a new one.
     ///
     /// # Errors
@@ -542,7 +604,8 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Client<R, C> {
                 nonce,
                 server_nonce,
                 new_nonce,
-            } => self.on_server_dh_params(nonce, server_nonce, new_nonce, body),
+                early,
+            } => self.on_server_dh_params(nonce, server_nonce, new_nonce, early, body),
             ClientState::AwaitDhGen(wait) => self.on_dh_gen(*wait, body),
         }
     }
@@ -627,6 +690,7 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Client<R, C> {
             nonce,
             server_nonce: res.server_nonce,
             new_nonce,
+            early: None,
         };
         Ok(ClientStep::Send(request.to_bytes()))
     }
@@ -636,6 +700,7 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Client<R, C> {
         nonce: [u8; 16],
         server_nonce: [u8; 16],
         new_nonce: [u8; 32],
+        early: Option<Box<EarlyExponent>>,
         body: &[u8],
     ) -> Result<ClientStep, HandshakeError> {
         const WHAT: &str = "server_DH_params";
@@ -669,6 +734,8 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Client<R, C> {
         dh.check_public(&inner.g_a, "g_a")
             .map_err(|_| HandshakeError::DhValueOutOfRange { what: "g_a" })?;
         let offset = i64::from(inner.server_time) - (self.clock)();
+        // The early exponent fits only the parameters it was drawn for.
+        let early = early.filter(|e| dh.known_prime() && dh.g() == e.g);
         let wait = DhGenWait {
             nonce,
             server_nonce,
@@ -676,24 +743,28 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Client<R, C> {
             dh,
             g_a: inner.g_a,
             tmp,
-            auth_key: [0; DH_LEN],
+            b: [0; DH_LEN],
+            auth_key: None,
             offset,
             retries: 0,
         };
-        self.send_client_dh(wait, 0)
+        self.send_client_dh(wait, 0, early)
     }
 
-    /// Draws `b`, computes the key and builds `set_client_DH_params`.
+    /// Draws `b` (or takes the early one) and builds `set_client_DH_params`; the key `g_a^b`
+    /// is left to [`Client::precompute`] or to the answer, so that the request goes out first.
     fn send_client_dh(
         &mut self,
         mut wait: DhGenWait,
         retry_id: i64,
+        early: Option<Box<EarlyExponent>>,
     ) -> Result<ClientStep, HandshakeError> {
-        let (b, g_b) = draw_public(&wait.dh, &mut self.random)?;
-        wait.auth_key = wait
-            .dh
-            .compute_auth_key(&wait.g_a, &b)
-            .map_err(|_| HandshakeError::DhValueOutOfRange { what: "g_a" })?;
+        let (b, g_b) = match early {
+            Some(e) => (e.b, e.g_b),
+            None => draw_public(&wait.dh, &mut self.random)?,
+        };
+        wait.b = b;
+        wait.auth_key = None;
         let inner = types::ClientDhInnerData {
             nonce: wait.nonce,
             server_nonce: wait.server_nonce,
@@ -730,12 +801,13 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Client<R, C> {
             }
         };
         check_nonces(&nonce, &server_nonce, &wait.nonce, &wait.server_nonce, WHAT)?;
-        if !ct_eq(&hash, &new_nonce_hash(&wait.new_nonce, n, &wait.auth_key)) {
+        let auth_key = wait.auth_key()?;
+        if !ct_eq(&hash, &new_nonce_hash(&wait.new_nonce, n, &auth_key)) {
             return Err(HandshakeError::NewNonceHashMismatch { n });
         }
         match n {
             1 => Ok(ClientStep::Done(Box::new(finish_key(
-                wait.auth_key,
+                auth_key,
                 &wait.new_nonce,
                 &wait.server_nonce,
                 wait.offset,
@@ -747,8 +819,8 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Client<R, C> {
                     });
                 }
                 wait.retries += 1;
-                let retry_id = aux_hash(&wait.auth_key);
-                self.send_client_dh(wait, retry_id)
+                let retry_id = aux_hash(&auth_key);
+                self.send_client_dh(wait, retry_id, None)
             }
             _ => Err(HandshakeError::DhGenFail),
         }
@@ -799,6 +871,8 @@ enum ServerState {
         pq: u64,
         p: u64,
         q: u64,
+        /// `a` and `g^a`, drawn by [`Server::precompute`].
+        early: Option<Box<([u8; DH_LEN], [u8; DH_LEN])>>,
     },
     AwaitClientDh(Box<ClientDhWait>),
     Finished,
@@ -896,6 +970,18 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Server<R, C> {
         self.inner
     }
 
+    /// Does now the arithmetic that the client's next request will need: after `resPQ` it
+    /// draws `a` and computes `g^a`, while the client factors `pq` and encrypts its inner data.
+    /// Call it after sending an answer and before waiting; optional, as [`Server::handle`]
+    /// does whatever was not done.
+    pub fn precompute(&mut self) {
+        if let ServerState::AwaitReqDh { early, .. } = &mut self.state {
+            if early.is_none() {
+                *early = draw_public(&self.dh, &mut self.random).ok().map(Box::new);
+            }
+        }
+    }
+
     /// Handles one request body from the client and returns the answer body.
     /// Any error ends the handshake.
     ///
@@ -913,7 +999,8 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Server<R, C> {
                 pq,
                 p,
                 q,
-            } => self.on_req_dh(nonce, server_nonce, (pq, p, q), body),
+                early,
+            } => self.on_req_dh(nonce, server_nonce, (pq, p, q), early, body),
             ServerState::AwaitClientDh(wait) => self.on_client_dh(*wait, body),
         }
     }
@@ -961,6 +1048,7 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Server<R, C> {
             pq,
             p,
             q,
+            early: None,
         };
         Ok(answer.to_bytes())
     }
@@ -970,6 +1058,7 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Server<R, C> {
         nonce: [u8; 16],
         server_nonce: [u8; 16],
         (pq, p, q): (u64, u64, u64),
+        early: Option<Box<([u8; DH_LEN], [u8; DH_LEN])>>,
         body: &[u8],
     ) -> Result<Vec<u8>, HandshakeError> {
         const WHAT: &str = "req_DH_params";
@@ -1026,7 +1115,10 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Server<R, C> {
                 rsa_pad,
             },
         });
-        let (a, g_a) = draw_public(&self.dh, &mut self.random)?;
+        let (a, g_a) = match early {
+            Some(early) => *early,
+            None => draw_public(&self.dh, &mut self.random)?,
+        };
         let tmp = tmp_aes_key_iv(&new_nonce, &server_nonce);
         let server_time = i32::try_from((self.clock)()).unwrap_or(i32::MAX);
         let answer = types::ServerDhInnerData {
@@ -1268,6 +1360,57 @@ mod tests {
             }
         }
         panic!("no key after three round trips")
+    }
+
+    /// Runs a whole exchange with generator `g`, calling `precompute` on both sides after each
+    /// send when asked; returns the key both sides agreed on.
+    fn exchange_precomputing(g: i32, precompute: bool) -> [u8; DH_LEN] {
+        let key = test_key();
+        let mut client = Client::new(vec![key.public_key().clone()], 2, seeded(b"client"), || {
+            1_700_000_000
+        });
+        let mut server =
+            Server::new(key, &KNOWN_DH_PRIME, g, seeded(b"server"), || 1_700_000_000).unwrap();
+        let mut to_server = client.start();
+        for _ in 0..3 {
+            if precompute {
+                client.precompute();
+            }
+            let answer = server.handle(&to_server).unwrap();
+            if precompute {
+                server.precompute();
+            }
+            match client.handle(&answer).unwrap() {
+                ClientStep::Send(body) => to_server = body,
+                ClientStep::Done(key) => {
+                    assert_eq!(key.key, server.auth_key().unwrap().key);
+                    return key.key;
+                }
+            }
+        }
+        panic!("no key after three round trips")
+    }
+
+    #[test]
+    fn precomputing_changes_when_the_powers_run_not_what_they_give() {
+        // Both sides draw their exponents in the same order either way, so the same seeds give
+        // the same key: the early g^b and g^a are the ones used.
+        assert_eq!(
+            exchange_precomputing(3, true),
+            exchange_precomputing(3, false)
+        );
+    }
+
+    #[test]
+    fn an_early_exponent_for_another_generator_is_dropped() {
+        // The client draws its early exponent for g = 3; a server using another generator of
+        // the known prime still gets a correct exchange (the client draws again).
+        let other = (2..=7)
+            .filter(|&g| g != 3)
+            .find(|&g| DhParams::new(g, &KNOWN_DH_PRIME).is_ok())
+            .expect("another generator of the known prime");
+        let precomputed = exchange_precomputing(other, true);
+        assert_ne!(precomputed, exchange_precomputing(other, false));
     }
 
     #[test]
