@@ -193,6 +193,8 @@ struct Inner {
     /// One lock per query being resolved, so that concurrent resolves of one name ask once.
     resolving: KeyedLocks<String>,
     self_id: RwLock<Option<i64>>,
+    /// Counts the moves of the home DC, so that an [`UpdateStream`] follows the account.
+    home_moves: tokio::sync::watch::Sender<u64>,
 }
 
 fn store_err(e: impl fmt::Display) -> InvocationError {
@@ -246,6 +248,7 @@ impl Client {
                 peers: MemoryStore::new(),
                 resolving: KeyedLocks::default(),
                 self_id: RwLock::new(self_id),
+                home_moves: tokio::sync::watch::Sender::new(0),
             }),
         })
     }
@@ -304,6 +307,7 @@ impl Client {
                     let next = home.dc(dc).await?;
                     self.inner.store.set_home_dc(dc).map_err(store_err)?;
                     *self.inner.home.write().unwrap_or_else(|e| e.into_inner()) = next;
+                    self.inner.home_moves.send_modify(|n| *n += 1);
                 }
                 Err(e) => return Err(e),
             }
@@ -359,12 +363,16 @@ impl Client {
 
     /// The stream of updates from the home connection, typed: each `Updates` body the server
     /// pushes is decoded and its users and chats go into the peer cache as it is read. Taken
-    /// once (later calls get `None`).
+    /// once (later calls get `None`). When a `*_MIGRATE_X` error moves the home DC, the stream
+    /// moves with it to the new home connection (whose first event is usually
+    /// [`UpdateEvent::NewSession`]: updates of the meantime are for `updates.getDifference`).
     pub fn updates(&self) -> Option<UpdateStream> {
+        let moves = self.inner.home_moves.subscribe();
         let raw = self.connection().updates()?;
         Some(UpdateStream {
             client: self.clone(),
             raw,
+            moves,
         })
     }
 
@@ -705,13 +713,29 @@ pub enum UpdateEvent {
 pub struct UpdateStream {
     client: Client,
     raw: tlgen_client::Updates,
+    /// Moves of the home DC; on each the stream takes the new home connection's updates.
+    moves: tokio::sync::watch::Receiver<u64>,
 }
 
 impl UpdateStream {
-    /// The next update; `None` once the connection's task ended.
+    /// The next update; `None` once the home connection's task ended.
     pub async fn recv(&mut self) -> Option<UpdateEvent> {
         use tlgen_runtime::Deserializable;
-        Some(match self.raw.recv().await? {
+        let next = loop {
+            tokio::select! {
+                biased;
+                Ok(()) = self.moves.changed() => self.follow_home(),
+                next = self.raw.recv() => match next {
+                    Some(next) => break next,
+                    // The old home's task may end as the account moves: follow it if it did.
+                    None if self.moves.has_changed().unwrap_or(false) => {
+                        self.moves.mark_changed();
+                    }
+                    None => return None,
+                },
+            }
+        };
+        Some(match next {
             tlgen_client::Update::Body(body) => match enums::Updates::from_bytes(&body) {
                 Ok(updates) => {
                     if let Err(e) = self.client.remember(&updates) {
@@ -724,6 +748,17 @@ impl UpdateStream {
             tlgen_client::Update::NewSession => UpdateEvent::NewSession,
             _ => UpdateEvent::Gap,
         })
+    }
+
+    /// Takes the updates of the current home connection (unless someone took them through
+    /// [`Client::connection`]; then the stream stays where it was).
+    fn follow_home(&mut self) {
+        self.moves.mark_unchanged();
+        let home = self.client.connection();
+        if let Some(raw) = home.updates() {
+            debug!(dc = home.dc_id(), "the update stream follows the home DC");
+            self.raw = raw;
+        }
     }
 }
 

@@ -19,6 +19,17 @@ async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
         .expect("finished within 60 s")
 }
 
+/// The next `Updates` of the stream (a fresh session may first say so: that is skipped).
+async fn next_updates(updates: &mut tlgen_telegram::UpdateStream) -> enums::Updates {
+    loop {
+        match updates.recv().await.expect("an update") {
+            tlgen_telegram::UpdateEvent::Updates(u) => return u,
+            tlgen_telegram::UpdateEvent::NewSession => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_three_examples_change_the_server() {
     bounded(async {
@@ -238,6 +249,46 @@ async fn a_user_homed_on_another_dc_moves_the_client() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_update_stream_follows_the_account_to_its_home_dc() {
+    bounded(async {
+        let world = Arc::new(World::builtin());
+        let server = Server::builder()
+            .service(world.clone())
+            .dcs(2)
+            .start()
+            .await
+            .unwrap();
+        // Dave is homed on DC 1; his client starts on DC 2 and takes its updates first.
+        let dave_config = client_config(&server, 2, Arc::new(MemoryStore::new()));
+        let dave = Client::connect(dave_config, App::new(1, "h"))
+            .await
+            .unwrap();
+        let mut updates = dave.updates().expect("the stream");
+        sign_in(&dave, &world, "15550001004").await.unwrap();
+        assert_eq!(dave.connection().dc_id(), 1);
+        let alice_config = client_config(&server, 1, Arc::new(MemoryStore::new()));
+        let alice = Client::connect(alice_config, App::new(1, "h"))
+            .await
+            .unwrap();
+        sign_in(&alice, &world, world::PHONE).await.unwrap();
+        let to_dave = alice.resolve_peer("+15550001004").await.unwrap();
+        alice
+            .send(&functions::messages::SendMessage {
+                peer: to_dave.into(),
+                message: "hello on your home DC".into(),
+                random_id: 7,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let u = next_updates(&mut updates).await;
+        assert!(format!("{u:?}").contains("hello on your home DC"));
+        server.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn updates_arrive_typed_and_fill_the_peer_cache() {
     bounded(async {
         let world = Arc::new(World::builtin());
@@ -270,14 +321,7 @@ async fn updates_arrive_typed_and_fill_the_peer_cache() {
             })
             .await
             .unwrap();
-        // A fresh session may first say so; then the message comes.
-        let u = loop {
-            match updates.recv().await.expect("an update") {
-                tlgen_telegram::UpdateEvent::Updates(u) => break u,
-                tlgen_telegram::UpdateEvent::NewSession => continue,
-                other => panic!("{other:?}"),
-            }
-        };
+        let u = next_updates(&mut updates).await;
         assert!(format!("{u:?}").contains("hello, Tea Party"));
         // Alice came with the update: Bob resolves her id without asking the server.
         let asked = world.method_count("users.getUsers");
