@@ -41,8 +41,12 @@ pub struct Stats {
     pub connections: u64,
     /// Auth keys exchanged (0 when the stored key served).
     pub key_exchanges: u64,
-    /// Calls sent again under their msg_ids after a reconnection.
+    /// Calls sent again under their msg_ids after a reconnection: not acknowledged before it,
+    /// or reported not received by the server when asked.
     pub resent: u64,
+    /// Calls the server had acknowledged and not answered when the connection dropped, asked
+    /// about with `msgs_state_req` after the reconnection instead of being sent again.
+    pub asked: u64,
     /// Calls that ended with [`InvocationError::MayHaveRun`].
     pub may_have_run: u64,
     /// Updates dropped because the updates channel was full.
@@ -115,6 +119,7 @@ impl Client {
             connections: c.connections.load(Ordering::Relaxed),
             key_exchanges: c.key_exchanges.load(Ordering::Relaxed),
             resent: c.resent.load(Ordering::Relaxed),
+            asked: c.asked.load(Ordering::Relaxed),
             may_have_run: c.may_have_run.load(Ordering::Relaxed),
             dropped_updates: c.dropped_updates.load(Ordering::Relaxed),
             in_flight: c.in_flight.load(Ordering::Relaxed),

@@ -115,8 +115,8 @@ pub enum InvocationError {
     Dropped,
     /// The call was sent, the connection was lost, and the client could not settle it
     /// afterwards (the session was lost, the message was too old to send again under its id,
-    /// or no connection came back): **it may have run** on the server. Sending it again may
-    /// run it twice.
+    /// the server no longer knew it when asked, or no connection came back): **it may have
+    /// run** on the server. Sending it again may run it twice.
     MayHaveRun {
         /// Why it could not be settled.
         reason: &'static str,

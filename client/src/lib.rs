@@ -42,20 +42,31 @@
 //! 1. The connection is opened again (at once if the last one worked, then with a delay
 //!    doubling from [`Backoff::initial`] to [`Backoff::max`]). The **session stays the same**:
 //!    same auth key, same session id, same msg_id sequence.
-//! 2. Every call sent and not answered, acknowledged or not, is **sent again under its own
-//!    msg_id** (inside a container, whose id is new). A server that received it the first time
-//!    recognizes the id and does not run it again: it answers from what it answered the first
-//!    time. A server that never got it runs it now. Either way it runs once.
-//! 3. A call that cannot be sent again under its own id ends with
+//! 2. Every call sent and **not acknowledged** is **sent again under its own msg_id** (inside a
+//!    container, whose id is new). A server that received it the first time recognizes the id
+//!    and does not run it again: it answers from what it answered the first time. A server
+//!    that never got it runs it now. Either way it runs once.
+//! 3. Every call the server **acknowledged and has not answered** is **asked about**, not sent
+//!    again: one `msgs_state_req` lists them all (one per 8192 calls). The server's
+//!    `msgs_state_info` decides each one. Answered already (received, +64): its answer is
+//!    asked for with `msg_resend_ans_req`, which carries only the msg_id. Received and still
+//!    running (no +64): the client waits for the answer. Certainly not received (2 or 3): it
+//!    goes again under its own msg_id. Nothing known (1, the server forgot it): it ends with
+//!    [`InvocationError::MayHaveRun`]. A question the server leaves unanswered for
+//!    [`Config::ping_timeout`] (or refuses, or whose answers it says are coming and do not
+//!    come within that time) is given up: its calls go again under their own msg_ids, as in
+//!    rule 2. A question lost with another drop is asked again on the next connection.
+//! 4. A call that cannot be sent again under its own id ends with
 //!    [`InvocationError::MayHaveRun`]: its msg_id is older than 240 s (the server only tells
 //!    ids apart within a 300 s window), the server refused the repeated message for a reason
-//!    only a new id would fix, the server lost the auth key, or no connection came back after
-//!    [`Backoff::attempts`] tries. It is never sent under a new id, since that could run it
-//!    twice.
-//! 4. A call never sent (still queued, or waiting for a connection) is simply sent when the
+//!    only a new id would fix, the server no longer knows it (rule 3), the server lost the
+//!    auth key, or no connection came back after [`Backoff::attempts`] tries. It is never sent
+//!    under a new id, since that could run it twice.
+//! 5. A call never sent (still queued, or waiting for a connection) is simply sent when the
 //!    connection is back, and fails with the network error if none comes back: it did not run.
-//! 5. A call whose caller stopped waiting ([`InvocationError::Timeout`], or the future
-//!    dropped) is forgotten: it is not sent again after a reconnection.
+//! 6. A call whose caller stopped waiting ([`InvocationError::Timeout`], or the future
+//!    dropped) is forgotten: it is not sent again after a reconnection. Every call has that
+//!    timeout, so none waits forever, whatever the server answers or leaves unanswered.
 //!
 //! Other clients choose differently. Telethon, on reconnecting, starts a new session and sends
 //! everything unanswered again, so a request the server did run before the drop runs a second
@@ -94,8 +105,8 @@
 //!
 //! # Logging
 //!
-//! Through `tracing` (connections, reconnections, calls sent again, flood waits, calls that may
-//! have run); silent unless the program installs a subscriber.
+//! Through `tracing` (connections, reconnections, calls sent again, calls asked about, flood
+//! waits, calls that may have run); silent unless the program installs a subscriber.
 #![warn(missing_docs)]
 
 mod client;

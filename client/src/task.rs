@@ -15,7 +15,7 @@ use tlgen_runtime::crypto::RsaPublicKey;
 use tlgen_runtime::mtproto::envelope::MessageKey;
 use tlgen_runtime::mtproto::handshake::AuthKey;
 use tlgen_runtime::mtproto::schema::{enums, functions, types};
-use tlgen_runtime::mtproto::session::{self, Event, Session, SessionError};
+use tlgen_runtime::mtproto::session::{self, Event, MsgState, Session, SessionError};
 use tlgen_runtime::transport::{DynCodec, Frame, TransportError};
 use tlgen_runtime::{Deserializable, Identifiable, Serializable};
 use tlgen_session::{DcEntry, SessionStore};
@@ -29,6 +29,9 @@ use crate::updates::{Update, UpdateSender};
 /// for msg_ids, with a margin for clock drift and transit; older ones cannot be told from new
 /// ones by the server and are reported as [`InvocationError::MayHaveRun`].
 const RESEND_MAX_AGE: i64 = 240;
+/// Most calls one `msgs_state_req` asks about. The protocol bounds `msgs_ack` at 8192 ids and
+/// says nothing of `msgs_state_req`; the same bound keeps the question and its answer small.
+const MAX_STATE_IDS: usize = session::MAX_ACK_IDS;
 /// Acks owed to the server go out with the next request, or alone after this delay.
 const ACK_DELAY: Duration = Duration::from_millis(100);
 /// ... or at once when this many are owed.
@@ -60,6 +63,7 @@ pub(crate) struct Counters {
     pub connections: AtomicU64,
     pub key_exchanges: AtomicU64,
     pub resent: AtomicU64,
+    pub asked: AtomicU64,
     pub may_have_run: AtomicU64,
     pub dropped_updates: Arc<AtomicU64>,
     pub in_flight: AtomicU64,
@@ -71,7 +75,8 @@ struct Pending {
     reply: Reply,
     /// Packed into a payload at least once.
     sent: bool,
-    /// Sent again under its id after a reconnection: the server may have run it already.
+    /// Sent again under its id after a reconnection (or after the server said it never got
+    /// it): the server may have run it already.
     resent: bool,
     /// Its body went through [`Config::wrap_first`].
     wrapped: bool,
@@ -82,6 +87,16 @@ struct Waiting {
     id: u64,
     body: Vec<u8>,
     reply: Reply,
+}
+
+/// A question to the server about calls it acknowledged and has not answered, asked after a
+/// reconnection: `msgs_state_req`, or `msg_resend_ans_req` for answers it already made.
+struct Asking {
+    /// The calls asked about (their msg_ids).
+    calls: Vec<i64>,
+    /// `msg_resend_ans_req` rather than `msgs_state_req`.
+    answers: bool,
+    since: Instant,
 }
 
 /// Why a connection ended.
@@ -123,6 +138,8 @@ pub(crate) struct Task {
     waiting: VecDeque<Waiting>,
     /// The task's own requests (pings, salts) in flight.
     internal: BTreeSet<i64>,
+    /// Questions about calls sent on this connection and not answered yet, by msg_id.
+    asking: BTreeMap<i64, Asking>,
     /// A wrapped call was answered on this connection: no more wrapping.
     wrapped_ok: bool,
     salts_asked: Option<Instant>,
@@ -182,6 +199,7 @@ impl Task {
             by_call: BTreeMap::new(),
             waiting: VecDeque::new(),
             internal: BTreeSet::new(),
+            asking: BTreeMap::new(),
             wrapped_ok: false,
             salts_asked: None,
             healthy: true,
@@ -313,20 +331,26 @@ impl Task {
                         ping_out.get_or_insert(now);
                     }
                     self.maybe_ask_salts();
+                    self.check_asking();
                     flush_now = self.session.queued() > 0;
                 }
             }
         }
     }
 
-    /// Everything at the start of a connection: calls not answered go again under their ids,
-    /// calls that waited for the connection are queued.
+    /// Everything at the start of a connection: calls not acknowledged go again under their
+    /// ids, the server is asked about calls it acknowledged and has not answered, calls that
+    /// waited for the connection are queued.
     fn start_connection(&mut self) {
         for id in std::mem::take(&mut self.internal) {
             self.session.forget(id);
         }
+        // Questions of the last connection: their answers were lost with it; asked again below.
+        for id in std::mem::take(&mut self.asking).into_keys() {
+            self.session.forget(id);
+        }
         let server_now = self.session.server_now(unix_now());
-        let again = self.session.requeue_unanswered();
+        let again = self.session.requeue_unacked();
         let mut resent = 0u64;
         for id in again {
             let age = server_now.saturating_sub(id >> 32);
@@ -354,13 +378,188 @@ impl Task {
             info!(
                 dc = self.dc_id,
                 count = resent,
-                "sending unanswered calls again under their msg_ids"
+                "sending unacknowledged calls again under their msg_ids"
             );
+        }
+        // Acknowledged and not answered: the server has them. Sent again they would only be
+        // answered from its cache; asking says which were answered, which still run, and
+        // which it no longer knows.
+        let awaiting: Vec<i64> = self.session.awaiting_answer().collect();
+        let mut ask = Vec::with_capacity(awaiting.len());
+        for id in awaiting {
+            if self.pending.contains_key(&id) {
+                ask.push(id);
+            } else {
+                self.session.forget(id);
+            }
+        }
+        if !ask.is_empty() {
+            self.counters
+                .asked
+                .fetch_add(ask.len() as u64, Ordering::Relaxed);
+            info!(
+                dc = self.dc_id,
+                count = ask.len(),
+                "asking about acknowledged, unanswered calls (msgs_state_req)"
+            );
+            self.ask(ask, false);
         }
         for w in std::mem::take(&mut self.waiting) {
             self.push_call(w.id, w.body, w.reply);
         }
         self.maybe_ask_salts();
+    }
+
+    /// Asks the server about `calls` (their msg_ids): `msgs_state_req`, or with `answers`
+    /// `msg_resend_ans_req` for their answers; at most [`MAX_STATE_IDS`] calls a question.
+    fn ask(&mut self, calls: Vec<i64>, answers: bool) {
+        let now = unix_now();
+        for chunk in calls.chunks(MAX_STATE_IDS) {
+            let msg_id = if answers {
+                self.session.push_answer_request(now, chunk.to_vec())
+            } else {
+                self.session.push_state_request(now, chunk.to_vec())
+            };
+            self.asking.insert(
+                msg_id,
+                Asking {
+                    calls: chunk.to_vec(),
+                    answers,
+                    since: Instant::now(),
+                },
+            );
+        }
+    }
+
+    /// The server's `msgs_state_info` about calls asked about.
+    fn states(&mut self, req_msg_id: i64, states: Vec<(i64, MsgState)>) {
+        let Some(asked) = self.asking.remove(&req_msg_id) else {
+            return;
+        };
+        let server_now = self.session.server_now(unix_now());
+        let mut answers = Vec::new();
+        let mut coming = Vec::new();
+        for (id, state) in states {
+            // Answered meanwhile, or given up by its caller.
+            if !self.pending.contains_key(&id) {
+                continue;
+            }
+            if state.is_answered() {
+                // Its answer was made and lost with the connection: ask for it, not for the
+                // call again. Asked for already: it is on its way.
+                if asked.answers {
+                    coming.push(id);
+                } else {
+                    answers.push(id);
+                }
+            } else if state.is_received() {
+                debug!(
+                    dc = self.dc_id,
+                    msg_id = id,
+                    state = state.0,
+                    "the server is still running the call; waiting for its answer"
+                );
+            } else if state.is_nothing_known() {
+                self.session.forget(id);
+                self.fail(
+                    id,
+                    InvocationError::MayHaveRun {
+                        reason: "the server no longer knows it (msgs_state_info: nothing known)",
+                    },
+                );
+            } else {
+                // Certainly not received (2, 3), or a state the protocol does not define: sent
+                // again under its own id, which the server cannot run twice.
+                debug!(
+                    dc = self.dc_id,
+                    msg_id = id,
+                    state = state.0,
+                    "the server did not get the call; sending it again under its msg_id"
+                );
+                self.send_again(id, server_now);
+            }
+        }
+        if !answers.is_empty() {
+            debug!(
+                dc = self.dc_id,
+                count = answers.len(),
+                "asking for answers lost with the connection (msg_resend_ans_req)"
+            );
+            self.ask(answers, true);
+        }
+        if !coming.is_empty() {
+            // The answers should come with this msgs_state_info; should they not, within
+            // ping_timeout, check_asking sends these calls again under their ids.
+            self.asking.insert(
+                req_msg_id,
+                Asking {
+                    calls: coming,
+                    answers: true,
+                    since: Instant::now(),
+                },
+            );
+        }
+    }
+
+    /// Questions the server left unanswered for [`Config::ping_timeout`] (or answers it said
+    /// were coming and that did not come) are given up: their calls go again under their own
+    /// msg_ids, which the server answers from what it answered.
+    fn check_asking(&mut self) {
+        let expired: Vec<i64> = self
+            .asking
+            .iter()
+            .filter(|(_, a)| a.since.elapsed() >= self.ping_timeout)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in expired {
+            self.give_up_asking(id, "no answer");
+        }
+    }
+
+    /// Drops question `msg_id` (unanswered, or refused by the server) and sends its calls that
+    /// still wait again under their own msg_ids.
+    fn give_up_asking(&mut self, msg_id: i64, why: &'static str) {
+        let Some(asked) = self.asking.remove(&msg_id) else {
+            return;
+        };
+        self.session.forget(msg_id);
+        let calls: Vec<i64> = asked
+            .calls
+            .into_iter()
+            .filter(|id| self.pending.contains_key(id))
+            .collect();
+        if calls.is_empty() {
+            return;
+        }
+        warn!(
+            dc = self.dc_id,
+            count = calls.len(),
+            why,
+            "giving up a question about calls; sending them again under their msg_ids"
+        );
+        let server_now = self.session.server_now(unix_now());
+        for id in calls {
+            self.send_again(id, server_now);
+        }
+    }
+
+    /// Sends call `msg_id`, which the server acknowledged before, again under its own msg_id;
+    /// one too old for that may have run.
+    fn send_again(&mut self, msg_id: i64, server_now: i64) {
+        let age = server_now.saturating_sub(msg_id >> 32);
+        let reason = if age > RESEND_MAX_AGE {
+            "too old to be sent again under its msg_id"
+        } else if self.session.resend(msg_id) {
+            if let Some(p) = self.pending.get_mut(&msg_id) {
+                p.resent = true;
+                self.counters.resent.fetch_add(1, Ordering::Relaxed);
+            }
+            return;
+        } else {
+            "the session no longer holds it to send it again"
+        };
+        self.session.forget(msg_id);
+        self.fail(msg_id, InvocationError::MayHaveRun { reason });
     }
 
     /// Fails call `msg_id` with `error`.
@@ -559,6 +758,11 @@ impl Task {
                 if old_msg_id == new_msg_id {
                     return;
                 }
+                // A question refused for the salt or the clock, asked again.
+                if let Some(asked) = self.asking.remove(&old_msg_id) {
+                    self.asking.insert(new_msg_id, asked);
+                    return;
+                }
                 if self.internal.remove(&old_msg_id) {
                     self.internal.insert(new_msg_id);
                     return;
@@ -587,9 +791,13 @@ impl Task {
                         .insert(new_msg_id, Pending { sent: false, ..p });
                 }
             }
+            Event::Rejected { msg_id, .. } if self.asking.contains_key(&msg_id) => {
+                self.give_up_asking(msg_id, "refused by the server");
+            }
             Event::Rejected { msg_id, code } if !self.internal.remove(&msg_id) => {
                 self.fail(msg_id, InvocationError::BadMessage { code });
             }
+            Event::MsgsState { req_msg_id, states } => self.states(req_msg_id, states),
             Event::NewSession { first_msg_id, .. } => {
                 debug!(
                     dc = self.dc_id,
@@ -743,6 +951,7 @@ impl Task {
                 self.fail(id, error);
             }
             self.internal.clear();
+            self.asking.clear();
         }
         Ok(link)
     }

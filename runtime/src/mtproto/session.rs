@@ -20,6 +20,13 @@
 //! [`SessionError`] and changes nothing, except that a server end queues the notification the
 //! protocol asks for (`bad_server_salt`, `bad_msg_notification`).
 //!
+//! After a reconnection in the same session a client settles what it sent before:
+//! [`Session::requeue_unacked`] sends the requests the server never acknowledged again under
+//! their own msg_ids; the acknowledged ones ([`Session::awaiting_answer`]) are kept, and the
+//! client asks what became of them ([`Session::push_state_request`], answered by
+//! [`Event::MsgsState`]), then asks for their answers ([`Session::push_answer_request`]) or
+//! sends one again under its id ([`Session::resend`]) when the server says it never got it.
+//!
 //! ```
 //! use std::time::Duration;
 //! use tlgen_runtime::mtproto::envelope::MessageKey;
@@ -157,9 +164,12 @@ pub enum Event {
     /// The server refused a message for a reason the session fixed (a wrong salt, a clock off
     /// by more than the window, an id reused or too old) and the message is queued again under
     /// a new id; its answer will name `new_msg_id`. A message that was
-    /// [re-sent under its own id](Session::requeue_unanswered) and refused for its salt only
+    /// [re-sent under its own id](Session::requeue_unacked) and refused for its salt only
     /// goes out again under the same id (`new_msg_id == old_msg_id`): the server may have
-    /// received it the first time, and only the same id lets it tell.
+    /// received it the first time, and only the same id lets it tell. A refused
+    /// [`msgs_state_req`](Session::push_state_request) or
+    /// [`msg_resend_ans_req`](Session::push_answer_request) goes out again under a new id too
+    /// (asking twice is harmless), reported the same way.
     Resent {
         /// The id the server refused.
         old_msg_id: i64,
@@ -192,6 +202,16 @@ pub enum Event {
         /// The msg_id received before.
         msg_id: i64,
     },
+    /// Client: the server's `msgs_state_info` about the messages a
+    /// [`Session::push_state_request`] or [`Session::push_answer_request`] asked about (the
+    /// server answers both with it).
+    MsgsState {
+        /// The msg_id of the `msgs_state_req` or `msg_resend_ans_req`.
+        req_msg_id: i64,
+        /// Each msg_id asked about with its state, in the order asked; a state the answer
+        /// left out is `MsgState(0)`.
+        states: Vec<(i64, MsgState)>,
+    },
     /// The answer to a `ping`.
     Pong {
         /// The msg_id of the ping.
@@ -206,6 +226,61 @@ pub enum Event {
         /// How many salts were kept.
         count: usize,
     },
+}
+
+/// One byte of `msgs_state_info`: what the peer knows of one message
+/// (core.telegram.org/mtproto/service_messages_about_messages). The low three bits are one of
+/// [`NOTHING_KNOWN`](Self::NOTHING_KNOWN), [`NOT_RECEIVED`](Self::NOT_RECEIVED),
+/// [`NOT_RECEIVED_YET`](Self::NOT_RECEIVED_YET) and [`RECEIVED`](Self::RECEIVED); the higher
+/// bits are flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct MsgState(pub u8);
+
+impl MsgState {
+    /// Nothing is known of the message: its msg_id is too low, the peer may have forgotten it.
+    pub const NOTHING_KNOWN: u8 = 1;
+    /// Not received: the msg_id is within the range the peer keeps, and it has no such message.
+    pub const NOT_RECEIVED: u8 = 2;
+    /// Not received: the msg_id is too high (the peer has certainly not received it yet).
+    pub const NOT_RECEIVED_YET: u8 = 3;
+    /// Received (the state is an acknowledgement as well).
+    pub const RECEIVED: u8 = 4;
+    /// Flag: the message was already acknowledged.
+    pub const ACKNOWLEDGED: u8 = 8;
+    /// Flag: the message needs no acknowledgement.
+    pub const NO_ACK_NEEDED: u8 = 16;
+    /// Flag: the RPC query in the message is being processed, or its processing is done.
+    pub const PROCESSING: u8 = 32;
+    /// Flag: a content-related answer to the message was already generated.
+    pub const ANSWERED: u8 = 64;
+    /// Flag: the peer knows for a fact that the message was received.
+    pub const KNOWN_RECEIVED: u8 = 128;
+
+    /// The low three bits: 1 to 4 for the states above, anything else is not a state the
+    /// protocol defines.
+    pub fn base(self) -> u8 {
+        self.0 & 7
+    }
+
+    /// Nothing is known (1): the peer cannot say whether it received the message.
+    pub fn is_nothing_known(self) -> bool {
+        self.base() == Self::NOTHING_KNOWN
+    }
+
+    /// Certainly not received (2 or 3).
+    pub fn is_not_received(self) -> bool {
+        matches!(self.base(), Self::NOT_RECEIVED | Self::NOT_RECEIVED_YET)
+    }
+
+    /// Received (4).
+    pub fn is_received(self) -> bool {
+        self.base() == Self::RECEIVED
+    }
+
+    /// Received, and its answer already generated (4 with +64).
+    pub fn is_answered(self) -> bool {
+        self.is_received() && self.0 & Self::ANSWERED != 0
+    }
 }
 
 /// Why a received payload was dropped.
@@ -342,9 +417,18 @@ struct Outgoing {
     seq_no: i32,
     body: Vec<u8>,
     content_related: bool,
-    /// Sent before and queued again under its own msg_id ([`Session::requeue_unanswered`]):
-    /// it travels in a container even alone, so the container's fresh id carries it.
+    /// Sent before and queued again under its own msg_id ([`Session::requeue_unacked`],
+    /// [`Session::resend`]): it travels in a container even alone, so the container's fresh id
+    /// carries it.
     resend: bool,
+}
+
+/// A `msgs_state_req` or `msg_resend_ans_req` this session sent and the server has not
+/// answered yet.
+struct Inquiry {
+    /// `msg_resend_ans_req` (the answers asked for), else `msgs_state_req`.
+    answers: bool,
+    msg_ids: Vec<i64>,
 }
 
 /// How long a server keeps accepting its previous salt after changing it (the description
@@ -386,8 +470,12 @@ pub struct Session {
     /// Content-related messages sent and neither acknowledged nor answered, by msg_id.
     unacked: BTreeMap<i64, Outgoing>,
     /// Client: content-related messages the server acknowledged and has not answered yet, by
-    /// msg_id (kept so that they can be sent again under the same id after a reconnection).
+    /// msg_id (kept so that one can be sent again under the same id after a reconnection,
+    /// when the server says it never got it).
     awaiting: BTreeMap<i64, Outgoing>,
+    /// Client: `msgs_state_req` and `msg_resend_ans_req` sent and not answered, by msg_id (at
+    /// most [`MAX_REMEMBERED_CONTAINERS`], the oldest forgotten first).
+    inquiries: BTreeMap<i64, Inquiry>,
     /// Sent containers and the msg_ids inside.
     containers: BTreeMap<i64, Vec<i64>>,
     /// Sent `msgs_ack` messages, by msg_id, and the ids they acknowledge (at most
@@ -452,6 +540,7 @@ impl Session {
             queue: VecDeque::new(),
             unacked: BTreeMap::new(),
             awaiting: BTreeMap::new(),
+            inquiries: BTreeMap::new(),
             containers: BTreeMap::new(),
             sent_acks: BTreeMap::new(),
             sent_ack_ids: 0,
@@ -540,34 +629,100 @@ impl Session {
     }
 
     /// Client, after a reconnection in the same session: queues every content-related message
-    /// that was sent and not answered (acknowledged or not) again, under its own msg_id and
-    /// seq_no, ahead of anything else queued. The server recognizes the ids and does not run
-    /// them twice: it answers them again from what it answered, or runs them if it never got
-    /// them. They go out in a container even when alone (the container's id is new, as the
-    /// outer id of every payload must be). Returns their ids, lowest first.
-    pub fn requeue_unanswered(&mut self) -> Vec<i64> {
-        let mut again: Vec<Outgoing> = std::mem::take(&mut self.unacked)
-            .into_values()
-            .chain(std::mem::take(&mut self.awaiting).into_values())
-            .collect();
-        again.sort_by_key(|m| m.msg_id);
-        let ids = again.iter().map(|m| m.msg_id).collect();
-        for mut m in again.into_iter().rev() {
+    /// that was sent and not acknowledged again, under its own msg_id and seq_no, ahead of
+    /// anything else queued. The server recognizes the ids of those it did get and does not
+    /// run them twice (it answers them again from what it answered); it runs the others, which
+    /// it never got. They go out in a container even when alone (the container's id is new, as
+    /// the outer id of every payload must be). Returns their ids, lowest first.
+    ///
+    /// The messages the server acknowledged and has not answered ([`Session::awaiting_answer`])
+    /// stay where they are: the server has them, so the client asks about them
+    /// ([`Session::push_state_request`]) rather than sending them again.
+    pub fn requeue_unacked(&mut self) -> Vec<i64> {
+        let again = std::mem::take(&mut self.unacked);
+        let ids = again.keys().copied().collect();
+        // Lowest id first at the front of the queue.
+        for mut m in again.into_values().rev() {
             m.resend = true;
             self.queue.push_front(m);
         }
         ids
     }
 
+    /// Queues one content-related message this session keeps (sent and not acknowledged, or on
+    /// a client acknowledged and not answered) again under its own msg_id and seq_no, ahead of
+    /// anything else queued, as [`Session::requeue_unacked`] does. For a client request the
+    /// server says it never got (`msgs_state_info` 2 or 3), or for a server asked with
+    /// `msg_resend_req` to send one of its messages again. Returns whether the message was
+    /// kept (or is queued already).
+    pub fn resend(&mut self, msg_id: i64) -> bool {
+        if self.queue.iter().any(|m| m.msg_id == msg_id) {
+            return true;
+        }
+        match self
+            .unacked
+            .remove(&msg_id)
+            .or_else(|| self.awaiting.remove(&msg_id))
+        {
+            Some(mut m) => {
+                m.resend = true;
+                self.queue.push_front(m);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Client: queues a `msgs_state_req` about `msg_ids` (messages this session sent) and
+    /// returns its msg_id. The server's `msgs_state_info` comes back as [`Event::MsgsState`],
+    /// each id with its [`MsgState`]. The request is a service message (not content-related,
+    /// as Telegram's own clients send it) that the session keeps until it is answered or
+    /// [forgotten](Session::forget): refused for its salt or the clock, it is sent again.
+    /// The protocol sets no bound on the list; callers keep it to a few thousand ids.
+    pub fn push_state_request(&mut self, now: Duration, msg_ids: Vec<i64>) -> i64 {
+        self.push_inquiry(now, false, msg_ids)
+    }
+
+    /// Client: queues a `msg_resend_ans_req` asking the server to send again the answers to
+    /// `msg_ids` (requests of this session it answered, e.g. on a connection that dropped)
+    /// and returns its msg_id. The answers come as [`Event::Result`]s; the server also sends a
+    /// `msgs_state_info` about the same ids, which comes as [`Event::MsgsState`] (the
+    /// service_messages_about_messages page). Kept like [`Session::push_state_request`].
+    pub fn push_answer_request(&mut self, now: Duration, msg_ids: Vec<i64>) -> i64 {
+        self.push_inquiry(now, true, msg_ids)
+    }
+
+    fn push_inquiry(&mut self, now: Duration, answers: bool, msg_ids: Vec<i64>) -> i64 {
+        let body = if answers {
+            types::MsgResendAnsReq {
+                msg_ids: msg_ids.clone(),
+            }
+            .to_bytes()
+        } else {
+            types::MsgsStateReq {
+                msg_ids: msg_ids.clone(),
+            }
+            .to_bytes()
+        };
+        let msg_id = self.push(now, body, false);
+        if self.inquiries.len() >= MAX_REMEMBERED_CONTAINERS {
+            self.inquiries.pop_first();
+        }
+        self.inquiries.insert(msg_id, Inquiry { answers, msg_ids });
+        msg_id
+    }
+
     /// Drops a message: from the queue if not sent yet, otherwise from the messages waiting
     /// for an acknowledgement or an answer (it will not be sent again). Returns whether it was
-    /// known. For a request whose caller gave up.
+    /// known. For a request whose caller gave up, or a `msgs_state_req` or
+    /// `msg_resend_ans_req` whose answer is no longer wanted.
     pub fn forget(&mut self, msg_id: i64) -> bool {
+        let inquiry = self.inquiries.remove(&msg_id).is_some();
         if let Some(at) = self.queue.iter().position(|m| m.msg_id == msg_id) {
             self.queue.remove(at);
             return true;
         }
-        self.unacked.remove(&msg_id).is_some() || self.awaiting.remove(&msg_id).is_some()
+        inquiry || self.unacked.remove(&msg_id).is_some() || self.awaiting.remove(&msg_id).is_some()
     }
 
     /// A sent message was answered (or made moot): nothing more to keep of it.
@@ -995,6 +1150,11 @@ impl Session {
                     parse::<enums::FutureSalts>("future_salts", &body)?;
                 Kind::FutureSalts(*s)
             }
+            Some(types::MsgsStateInfo::CONSTRUCTOR_ID) => {
+                let enums::MsgsStateInfo::MsgsStateInfo(info) =
+                    parse::<enums::MsgsStateInfo>("msgs_state_info", &body)?;
+                Kind::StateInfo(*info, body)
+            }
             _ => Kind::Other(body),
         };
         Ok(Parsed {
@@ -1047,6 +1207,26 @@ impl Session {
                     count,
                 });
             }
+            Kind::StateInfo(info, body) => match self.inquiries.remove(&info.req_msg_id) {
+                Some(inquiry) => {
+                    let mut bytes = info.info.into_iter();
+                    let states = inquiry
+                        .msg_ids
+                        .into_iter()
+                        .map(|id| (id, MsgState(bytes.next().unwrap_or(0))))
+                        .collect();
+                    events.push(Event::MsgsState {
+                        req_msg_id: info.req_msg_id,
+                        states,
+                    });
+                }
+                // About a request this session did not make through push_state_request (or
+                // one forgotten): the caller decides.
+                None => events.push(Event::Message {
+                    msg_id: msg.msg_id,
+                    body,
+                }),
+            },
             Kind::Other(body) => events.push(Event::Message {
                 msg_id: msg.msg_id,
                 body,
@@ -1100,6 +1280,20 @@ impl Session {
                 self.sent_ack_ids -= acked.len();
                 if resend {
                     self.pending_acks.extend(acked);
+                }
+                continue;
+            }
+            // A question about our messages: asked again under a new id.
+            if let Some(inquiry) = self.inquiries.remove(&id) {
+                if resend {
+                    let new_msg_id = self.push_inquiry(now, inquiry.answers, inquiry.msg_ids);
+                    events.push(Event::Resent {
+                        old_msg_id: id,
+                        new_msg_id,
+                        code,
+                    });
+                } else {
+                    events.push(Event::Rejected { msg_id: id, code });
                 }
                 continue;
             }
@@ -1213,6 +1407,8 @@ enum Kind {
     NewSession(types::NewSessionCreated),
     Pong(types::Pong),
     FutureSalts(types::FutureSalts),
+    /// Client: `msgs_state_info`, with its body for when no inquiry of ours asked for it.
+    StateInfo(types::MsgsStateInfo, Vec<u8>),
     /// Anything else: an update or a request.
     Other(Vec<u8>),
 }
@@ -1320,33 +1516,38 @@ mod tests {
             .collect()
     }
 
+    fn repeated(events: &[Event]) -> Vec<i64> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Repeated { msg_id } => Some(*msg_id),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
-    fn unanswered_requests_are_sent_again_under_their_own_ids() {
+    fn unacknowledged_requests_are_sent_again_under_their_own_ids() {
         let (mut client, mut server) = pair();
         let now = at(0);
         let a = client.push_request(now, &functions::Ping { ping_id: 1 });
         let b = client.push_request(now, &functions::Ping { ping_id: 2 });
         let first = deliver(&mut client, &mut server, now);
         assert_eq!(requests(&first), [a, b]);
-        // The server acknowledges both: the client keeps them until they are answered.
-        let acks = deliver(&mut server, &mut client, now);
-        assert!(acks.iter().any(|e| matches!(e, Event::Acked { .. })));
-        assert_eq!(client.unacked().count(), 0);
-        assert_eq!(client.awaiting_answer().collect::<Vec<_>>(), [a, b]);
-
-        // The connection drops: both go again under the same ids, in a container; the
-        // server reports them as repeated, not as new requests.
-        assert_eq!(client.requeue_unanswered(), [a, b]);
+        // The server's acks are lost with the connection: both go again under the same ids,
+        // in a container; the server reports them as repeated, not as new requests.
+        assert_eq!(client.unacked().collect::<Vec<_>>(), [a, b]);
+        assert_eq!(client.requeue_unacked(), [a, b]);
         let again = deliver(&mut client, &mut server, at(10));
         assert!(requests(&again).is_empty());
-        let repeated: Vec<i64> = again
-            .iter()
-            .filter_map(|e| match e {
-                Event::Repeated { msg_id } => Some(*msg_id),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(repeated, [a, b]);
+        assert_eq!(repeated(&again), [a, b]);
+
+        // Now acknowledged: kept until answered, and not re-queued by a reconnection.
+        deliver(&mut server, &mut client, at(10));
+        assert_eq!(client.unacked().count(), 0);
+        assert_eq!(client.awaiting_answer().collect::<Vec<_>>(), [a, b]);
+        assert!(client.requeue_unacked().is_empty());
+        assert_eq!(client.queued(), 0);
 
         // An answer settles a request for good.
         server.push_result(at(20), a, &[1, 2, 3, 4]);
@@ -1355,7 +1556,127 @@ mod tests {
             .iter()
             .any(|e| matches!(e, Event::Result { req_msg_id, .. } if *req_msg_id == a)));
         assert_eq!(client.awaiting_answer().collect::<Vec<_>>(), [b]);
-        assert_eq!(client.requeue_unanswered(), [b]);
+    }
+
+    #[test]
+    fn acknowledged_requests_are_asked_about_and_one_sent_again_on_demand() {
+        let (mut client, mut server) = pair();
+        let now = at(0);
+        let a = client.push_request(now, &functions::Ping { ping_id: 1 });
+        let b = client.push_request(now, &functions::Ping { ping_id: 2 });
+        deliver(&mut client, &mut server, now);
+        deliver(&mut server, &mut client, now);
+        assert_eq!(client.awaiting_answer().collect::<Vec<_>>(), [a, b]);
+
+        // The client asks about both; the server (here by hand) says a was answered and b is
+        // unknown to it.
+        let ask = client.push_state_request(at(10), vec![a, b]);
+        let got = deliver(&mut client, &mut server, at(10));
+        let body = got
+            .iter()
+            .find_map(|e| match e {
+                Event::Message { msg_id, body } if *msg_id == ask => Some(body.clone()),
+                _ => None,
+            })
+            .expect("the server got the msgs_state_req");
+        let req = types::MsgsStateReq::from_bytes(&body).unwrap();
+        assert_eq!(req.msg_ids, [a, b]);
+        assert_eq!(
+            server.pending_acks(),
+            0,
+            "a service message: not acknowledged"
+        );
+        let info = types::MsgsStateInfo {
+            req_msg_id: ask,
+            info: vec![4 | 32 | 64, 2],
+        };
+        server.push(at(10), info.to_bytes(), false);
+        let events = deliver(&mut server, &mut client, at(10));
+        assert!(events.contains(&Event::MsgsState {
+            req_msg_id: ask,
+            states: vec![(a, MsgState(4 | 32 | 64)), (b, MsgState(2))],
+        }));
+        assert!(MsgState(4 | 32 | 64).is_answered());
+        assert!(MsgState(2).is_not_received());
+
+        // b goes again under its own id (the server recognizes it); a's answer is asked for.
+        assert!(client.resend(b));
+        assert!(!client.resend(0x1234));
+        let want = client.push_answer_request(at(11), vec![a]);
+        let again = deliver(&mut client, &mut server, at(11));
+        assert_eq!(repeated(&again), [b]);
+        assert!(again.iter().any(|e| matches!(
+            e,
+            Event::Message { msg_id, body } if *msg_id == want
+                && types::MsgResendAnsReq::from_bytes(body).unwrap().msg_ids == [a]
+        )));
+        // A msgs_state_info nobody asked for is left to the caller.
+        let stray = types::MsgsStateInfo {
+            req_msg_id: 99,
+            info: vec![1],
+        };
+        server.push(at(12), stray.to_bytes(), false);
+        let events = deliver(&mut server, &mut client, at(12));
+        assert!(events.iter().any(|e| matches!(e, Event::Message { .. })));
+        // An answer that leaves states out gives them as 0.
+        server.push(
+            at(12),
+            types::MsgsStateInfo {
+                req_msg_id: want,
+                info: Vec::new(),
+            }
+            .to_bytes(),
+            false,
+        );
+        let events = deliver(&mut server, &mut client, at(12));
+        assert!(events.contains(&Event::MsgsState {
+            req_msg_id: want,
+            states: vec![(a, MsgState(0))],
+        }));
+    }
+
+    #[test]
+    fn a_refused_state_request_is_asked_again_under_a_new_id() {
+        let (mut client, mut server) = pair();
+        let now = at(0);
+        let a = client.push_request(now, &functions::Ping { ping_id: 1 });
+        deliver(&mut client, &mut server, now);
+        deliver(&mut server, &mut client, now);
+        server.change_salt(now, 99);
+        server.change_salt(now, 100);
+        let ask = client.push_state_request(at(1), vec![a]);
+        let refused = client.pack(at(1), &mut zeros).unwrap().unwrap();
+        assert!(server.unpack(at(1), &refused.payload).is_err());
+        let events = deliver(&mut server, &mut client, at(1));
+        let new = events
+            .iter()
+            .find_map(|e| match e {
+                Event::Resent {
+                    old_msg_id,
+                    new_msg_id,
+                    code: 48,
+                } if *old_msg_id == ask => Some(*new_msg_id),
+                _ => None,
+            })
+            .expect("the msgs_state_req is sent again");
+        assert_ne!(new, ask);
+        let got = deliver(&mut client, &mut server, at(2));
+        assert!(got
+            .iter()
+            .any(|e| matches!(e, Event::Message { msg_id, .. } if *msg_id == new)));
+        // Forgotten, its answer is the caller's.
+        assert!(client.forget(new));
+        server.push(
+            at(2),
+            types::MsgsStateInfo {
+                req_msg_id: new,
+                info: vec![4],
+            }
+            .to_bytes(),
+            false,
+        );
+        let events = deliver(&mut server, &mut client, at(2));
+        assert!(!events.iter().any(|e| matches!(e, Event::MsgsState { .. })));
     }
 
     #[test]
@@ -1365,7 +1686,7 @@ mod tests {
         let a = client.push_request(now, &functions::Ping { ping_id: 1 });
         let first = client.pack(now, &mut zeros).unwrap().unwrap();
         assert_eq!(first.msg_id, a);
-        client.requeue_unanswered();
+        client.requeue_unacked();
         let again = client.pack(at(5), &mut zeros).unwrap().unwrap();
         assert_ne!(again.msg_id, a);
         assert!(again.msg_id > a);
@@ -1383,7 +1704,7 @@ mod tests {
         let packet = client.pack(now, &mut zeros).unwrap().unwrap();
         assert_eq!(packet.msg_ids, [a]);
         assert!(client.forget(a));
-        assert!(client.requeue_unanswered().is_empty());
+        assert!(client.requeue_unacked().is_empty());
         assert_eq!(client.queued(), 0);
     }
 
@@ -1393,7 +1714,7 @@ mod tests {
         let now = at(0);
         let a = client.push_request(now, &functions::Ping { ping_id: 1 });
         deliver(&mut client, &mut server, now);
-        client.requeue_unanswered();
+        client.requeue_unacked();
         // The server changed its salt while the client was away.
         server.change_salt(now, 99);
         server.change_salt(now, 100);
