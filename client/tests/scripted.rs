@@ -24,8 +24,8 @@ async fn next(updates: &mut tlgen_client::Updates) -> Update {
 
 /// Echoes, except bodies with a 4-byte tag: `FLD<n>` answers FLOOD_WAIT_n the first time,
 /// `FLA<n>` always; `E500` answers 500 INTERNAL twice then succeeds; `RDUP` answers 500
-/// RANDOM_ID_DUPLICATE; `MIGR` answers 303 USER_MIGRATE_2; `HOLD` is never answered;
-/// `UPD<n>` sends n updates first.
+/// RANDOM_ID_DUPLICATE; `MIGR` answers 303 USER_MIGRATE_2; `HOLD` is never answered; `LATE`
+/// is answered 800 ms after it arrives; `UPD<n>` sends n updates first.
 fn scripted() -> Handler {
     let echo = echo();
     Arc::new(move |ctx: &mut Ctx, msg_id, body: &[u8]| {
@@ -60,6 +60,10 @@ fn scripted() -> Handler {
                 Some(b"RDUP") => Reply::Error(500, "RANDOM_ID_DUPLICATE".into()),
                 Some(b"MIGR") => Reply::Error(303, "USER_MIGRATE_2".into()),
                 Some(b"HOLD") => Reply::Nothing,
+                Some(b"LATE") => Reply::After(
+                    Duration::from_millis(800),
+                    Box::new(Reply::Ok(body.to_vec())),
+                ),
                 _ => echo(ctx, msg_id, body),
             },
         }
@@ -149,12 +153,142 @@ async fn a_dropped_connection_with_100_calls_in_flight_loses_none_and_runs_none_
         assert_eq!(answered, 100);
         let stats = server.stats();
         assert_each_ran_once(&server, 100);
-        assert!(stats.answered_from_cache >= 60, "{stats:?}");
+        // Those the server had not acknowledged came again and were answered from the cache;
+        // those it had acknowledged (in an earlier payload) were asked about and their
+        // answers asked for: none ran twice.
+        assert!(
+            stats.answered_from_cache + stats.answers_resent >= 60,
+            "{stats:?}"
+        );
         assert!(stats.connections >= 2);
         let mine = client.stats();
-        assert!(mine.resent >= 60, "{mine:?}");
+        assert!(mine.resent + mine.asked >= 60, "{mine:?}");
         assert_eq!(mine.may_have_run, 0);
         assert!(mine.connections >= 2);
+    })
+    .await;
+}
+
+/// The msg_ids the server was asked about with `msgs_state_req` or `msg_resend_ans_req`, and
+/// the states it answered.
+fn states(server: &ScriptServer) -> Vec<u8> {
+    server.stats().states.iter().map(|&(_, s)| s).collect()
+}
+
+#[tokio::test]
+async fn an_acknowledged_call_whose_answer_was_lost_is_asked_about_not_sent_again() {
+    bounded(async {
+        // The server acknowledges the call, makes its answer, and drops the connection before
+        // sending it.
+        let faults = Faults {
+            ack_then_drop: Some(1),
+            ..Faults::default()
+        };
+        let (server, client) = setup(faults).await;
+        let b = body(b"ECHO", 1);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+
+        let stats = server.stats();
+        assert_eq!(stats.state_requests, 1, "{stats:?}");
+        // Answered already (4 + 64): the answer was asked for, by msg_id only.
+        assert_eq!(stats.answer_requests, 1, "{stats:?}");
+        assert!(
+            states(&server).iter().all(|s| s & 0x47 == 0x44),
+            "{stats:?}"
+        );
+        assert_eq!(stats.repeated, 0, "the request itself was not sent again");
+        assert_each_ran_once(&server, 1);
+        let mine = client.stats();
+        assert_eq!(mine.asked, 1, "{mine:?}");
+        assert_eq!(mine.resent, 0, "{mine:?}");
+        assert_eq!(mine.may_have_run, 0, "{mine:?}");
+        assert_eq!(mine.connections, 2, "{mine:?}");
+        assert_eq!(mine.in_flight, 0, "{mine:?}");
+        // The session goes on.
+        let b = body(b"ECHO", 2);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_acknowledged_call_the_server_no_longer_knows_may_have_run() {
+    bounded(async {
+        let faults = Faults {
+            ack_then_drop: Some(1),
+            forget_on_drop: true,
+            ..Faults::default()
+        };
+        let (server, client) = setup(faults).await;
+        match client.send_raw(body(b"ECHO", 1)).await {
+            Err(InvocationError::MayHaveRun { reason }) => {
+                assert!(reason.contains("no longer knows"), "{reason}");
+            }
+            other => panic!("expected MayHaveRun, got {other:?}"),
+        }
+        let stats = server.stats();
+        assert_eq!(stats.state_requests, 1, "{stats:?}");
+        assert_eq!(states(&server), [1], "{stats:?}");
+        assert_eq!(stats.answer_requests, 0, "{stats:?}");
+        assert_eq!(stats.repeated, 0, "not sent again: it may have run");
+        assert_each_ran_once(&server, 1);
+        let mine = client.stats();
+        assert_eq!((mine.asked, mine.may_have_run, mine.resent), (1, 1, 0));
+        let b = body(b"ECHO", 2);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_acknowledged_call_still_running_is_waited_for() {
+    bounded(async {
+        // Answered 800 ms after it arrives; the connection drops right after the ack.
+        let faults = Faults {
+            ack_then_drop: Some(1),
+            ..Faults::default()
+        };
+        let (server, client) = setup(faults).await;
+        let b = body(b"LATE", 1);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+        let stats = server.stats();
+        assert_eq!(stats.state_requests, 1, "{stats:?}");
+        // Received and running, no answer yet (4, +8 acknowledged, +32 running, no +64).
+        assert_eq!(states(&server), [4 | 8 | 32], "{stats:?}");
+        assert_eq!(stats.answer_requests, 0, "{stats:?}");
+        assert_eq!(stats.repeated, 0, "{stats:?}");
+        assert_each_ran_once(&server, 1);
+        let mine = client.stats();
+        assert_eq!((mine.asked, mine.resent, mine.may_have_run), (1, 0, 0));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_question_the_server_never_answers_falls_back_to_the_same_msg_id() {
+    bounded(async {
+        // A server that ignores msgs_state_req: after ping_timeout the call goes again under
+        // its own msg_id, which the server answers from its cache.
+        let faults = Faults {
+            ack_then_drop: Some(1),
+            ignore_questions: true,
+            ..Faults::default()
+        };
+        let server = ScriptServer::start(scripted(), faults).await;
+        let mut config = server.config(2, MemoryStore::new());
+        config.ping_timeout = Duration::from_millis(300);
+        let client = Client::connect(config).await.unwrap();
+        let start = Instant::now();
+        let b = body(b"ECHO", 1);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+        assert!(start.elapsed() >= Duration::from_millis(300));
+        let stats = server.stats();
+        assert_eq!(stats.state_requests, 1, "{stats:?}");
+        assert_eq!(stats.repeated, 1, "{stats:?}");
+        assert_eq!(stats.answered_from_cache, 1, "{stats:?}");
+        assert_each_ran_once(&server, 1);
+        let mine = client.stats();
+        assert_eq!((mine.asked, mine.resent, mine.may_have_run), (1, 1, 0));
     })
     .await;
 }

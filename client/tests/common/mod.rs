@@ -1,17 +1,20 @@
 //! A small scripted MTProto server for the client's tests and benchmarks, built from the
 //! runtime's sans-IO pieces (transport::accept, handshake::Server, Session::server), with the
 //! faults the tests need: a dropped connection with calls in flight, wrong salts, a clock off,
-//! garbage, a wrong msg_key, silence. It keeps one server session per (auth key, session id)
-//! across connections and answers a repeated msg_id from its cache of answers.
+//! garbage, a wrong msg_key, silence, a connection dropped after the acknowledgements and
+//! before the answers, answers that take their time. It keeps one server session per (auth
+//! key, session id) across connections, answers a repeated msg_id from its cache of answers,
+//! and answers `msgs_state_req`, `msg_resend_ans_req` and `msg_resend_req` as the
+//! service_messages_about_messages page says.
 #![allow(dead_code)]
 
 mod key;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -21,7 +24,7 @@ use tlgen_runtime::crypto::{Direction, RsaPrivateKey, RsaPublicKey, KNOWN_DH_PRI
 use tlgen_runtime::mtproto::envelope::{self, MessageKey};
 use tlgen_runtime::mtproto::handshake::{self, parse_plain_message, plain_message};
 use tlgen_runtime::mtproto::schema::{functions, types};
-use tlgen_runtime::mtproto::session::{Event, Session};
+use tlgen_runtime::mtproto::session::{Event, MsgState, Session};
 use tlgen_runtime::transport::{self, DynCodec, Frame};
 use tlgen_runtime::{Deserializable, Identifiable, Serializable};
 use tlgen_session::{DcEntry, PeerKind, PeerRecord, SessionStore, StoreError, UpdateState};
@@ -138,6 +141,10 @@ pub enum Reply {
     Error(i32, String),
     /// No answer at all.
     Nothing,
+    /// This answer after a delay: the request is acknowledged at once and runs meanwhile
+    /// (asked about, the server says so), and the answer goes out when the time comes, on
+    /// whichever connection the session has then.
+    After(Duration, Box<Reply>),
 }
 
 /// What a handler may look at and change.
@@ -192,6 +199,17 @@ pub struct Faults {
     /// Once: after running this many requests on a connection, send garbage instead of the
     /// answers.
     pub garbage_after: Option<(usize, Garbage)>,
+    /// Once: on the first connection, the `n`-th request run and the later ones of its payload
+    /// are acknowledged and not answered (their answers are made and kept), and the
+    /// connection closes: a client sees its calls acknowledged and unanswered.
+    pub ack_then_drop: Option<usize>,
+    /// With `ack_then_drop`: the server forgets the requests received on the dropped
+    /// connection (as one whose memory of msg_ids ran out) and says 1, nothing known, when
+    /// asked about them.
+    pub forget_on_drop: bool,
+    /// `msgs_state_req` and `msg_resend_ans_req` are read and never answered (a server that
+    /// does not implement them).
+    pub ignore_questions: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -204,6 +222,16 @@ pub struct ServerStats {
     pub repeated: u64,
     /// Of those, answered from the cache.
     pub answered_from_cache: u64,
+    /// `msgs_state_req` received.
+    pub state_requests: u64,
+    /// `msg_resend_ans_req` received.
+    pub answer_requests: u64,
+    /// Answers sent again for `msg_resend_ans_req`.
+    pub answers_resent: u64,
+    /// `msg_resend_req` received.
+    pub resend_requests: u64,
+    /// Every state sent in `msgs_state_info`, with the msg_id it is about.
+    pub states: Vec<(i64, u8)>,
 }
 
 struct SessionState {
@@ -211,6 +239,77 @@ struct SessionState {
     cache: BTreeMap<i64, Reply>,
     /// Received, not run.
     unrun: BTreeMap<i64, Vec<u8>>,
+    /// Running ([`Reply::After`]): the answer and when it is due.
+    running: BTreeMap<i64, (Instant, Reply)>,
+    /// Received and forgotten ([`Faults::forget_on_drop`]).
+    forgotten: BTreeSet<i64>,
+}
+
+impl SessionState {
+    /// The `msgs_state_info` byte for a client msg_id, at the server's time `now` (seconds).
+    fn state(&self, msg_id: i64, now: i64) -> u8 {
+        const RUNNING: u8 = MsgState::RECEIVED | MsgState::ACKNOWLEDGED | MsgState::PROCESSING;
+        if self.forgotten.contains(&msg_id) {
+            return MsgState::NOTHING_KNOWN;
+        }
+        match self.cache.get(&msg_id) {
+            // Never answered: as if still running.
+            Some(Reply::Nothing) => RUNNING,
+            Some(_) => RUNNING | MsgState::ANSWERED,
+            None if self.running.contains_key(&msg_id) => RUNNING,
+            // Received with a payload whose connection dropped before it ran: it runs when it
+            // comes again under its id, so the client is told to send it.
+            None if self.unrun.contains_key(&msg_id) => MsgState::NOT_RECEIVED,
+            None => {
+                let time = msg_id >> 32;
+                if time < now - 300 {
+                    MsgState::NOTHING_KNOWN
+                } else if time > now + 30 {
+                    MsgState::NOT_RECEIVED_YET
+                } else {
+                    MsgState::NOT_RECEIVED
+                }
+            }
+        }
+    }
+
+    /// Queues the `msgs_state_info` answering `req_msg_id` about `msg_ids` (a service message:
+    /// it needs no acknowledgement).
+    fn push_states(
+        &mut self,
+        now: Duration,
+        req_msg_id: i64,
+        msg_ids: &[i64],
+        stats: &mut ServerStats,
+    ) {
+        let server_now = now.as_secs() as i64;
+        let info: Vec<u8> = msg_ids
+            .iter()
+            .map(|&id| self.state(id, server_now))
+            .collect();
+        stats
+            .states
+            .extend(msg_ids.iter().copied().zip(info.iter().copied()));
+        let body = types::MsgsStateInfo { req_msg_id, info }.to_bytes();
+        self.session.push(now, body, false);
+    }
+
+    /// Queues the answers of running requests that are due; whether there were any.
+    fn push_due(&mut self, now: Duration) -> bool {
+        let due: Vec<i64> = self
+            .running
+            .iter()
+            .filter(|(_, (at, _))| *at <= Instant::now())
+            .map(|(&id, _)| id)
+            .collect();
+        for id in &due {
+            if let Some((_, reply)) = self.running.remove(id) {
+                push_reply(&mut self.session, now, *id, &reply);
+                self.cache.insert(*id, reply);
+            }
+        }
+        !due.is_empty()
+    }
 }
 
 struct State {
@@ -414,7 +513,18 @@ async fn serve_inner(
         if close {
             return None;
         }
-        let n = rd.read(&mut buf).await.ok()?;
+        let due = next_due(&conn, &state);
+        let n = tokio::select! {
+            n = rd.read(&mut buf) => n.ok()?,
+            _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                let mut answers = Vec::new();
+                due_answers(&mut conn, &state, &mut answers);
+                if !answers.is_empty() && !silent.load(Ordering::SeqCst) {
+                    wr.write_all(&answers).await.ok()?;
+                }
+                continue;
+            }
+        };
         if n == 0 {
             return None;
         }
@@ -491,6 +601,8 @@ fn process(
                 session: Session::server(key.clone(), start_salt, unique),
                 cache: BTreeMap::new(),
                 unrun: BTreeMap::new(),
+                running: BTreeMap::new(),
+                forgotten: BTreeSet::new(),
             },
         );
     }
@@ -521,6 +633,8 @@ fn process(
             _ => {}
         }
     }
+    // After ack_then_drop took this payload: answers are kept, not sent.
+    let mut holding = false;
     let mut requests = requests.into_iter();
     while let Some((msg_id, body)) = requests.next() {
         let id = u32::from_le_bytes(body.get(..4)?.try_into().ok()?);
@@ -543,16 +657,56 @@ fn process(
                 }],
             };
             sess.session.push(now, salts.to_bytes(), false);
+        } else if id == types::MsgsStateReq::CONSTRUCTOR_ID {
+            let req = types::MsgsStateReq::from_bytes(&body).ok()?;
+            st.stats.state_requests += 1;
+            if !st.faults.ignore_questions {
+                sess.push_states(now, msg_id, &req.msg_ids, &mut st.stats);
+            }
+        } else if id == types::MsgResendAnsReq::CONSTRUCTOR_ID {
+            // The answers to these requests again, then their states as for msgs_state_req.
+            let req = types::MsgResendAnsReq::from_bytes(&body).ok()?;
+            st.stats.answer_requests += 1;
+            if !st.faults.ignore_questions {
+                for id in &req.msg_ids {
+                    if let Some(reply) = sess.cache.get(id) {
+                        st.stats.answers_resent += 1;
+                        push_reply(&mut sess.session, now, *id, reply);
+                    }
+                }
+                sess.push_states(now, msg_id, &req.msg_ids, &mut st.stats);
+            }
         } else if id == types::MsgResendReq::CONSTRUCTOR_ID {
-            // Answers are not kept by msg_id here: nothing to send again.
+            // These messages of the server's again, under their ids; if one is not kept (never
+            // sent, acknowledged, or the client's own), the states of all.
+            let req = types::MsgResendReq::from_bytes(&body).ok()?;
+            st.stats.resend_requests += 1;
+            let mut all_kept = true;
+            for id in &req.msg_ids {
+                all_kept &= sess.session.resend(*id);
+            }
+            if !all_kept {
+                sess.push_states(now, msg_id, &req.msg_ids, &mut st.stats);
+            }
         } else if quiet {
             // Silent: requests vanish.
         } else {
             *st.stats.executed.entry(msg_id).or_default() += 1;
             let reply = (st.handler)(&mut st.ctx, msg_id, &body);
             *st.ctx.runs.entry(body.clone()).or_default() += 1;
-            sess.cache.insert(msg_id, reply.clone());
             conn.ran_here += 1;
+            if let (true, Some(limit)) = (conn.first_connection, st.faults.ack_then_drop) {
+                holding |= conn.ran_here >= limit;
+            }
+            if let Reply::After(delay, answer) = reply {
+                sess.running
+                    .insert(msg_id, (Instant::now() + delay, *answer));
+                continue;
+            }
+            sess.cache.insert(msg_id, reply.clone());
+            if holding {
+                continue;
+            }
             if let (true, Some(limit)) = (conn.first_connection, st.faults.drop_after) {
                 if conn.ran_here >= limit {
                     st.faults.drop_after = None;
@@ -577,6 +731,7 @@ fn process(
     for update in std::mem::take(&mut st.ctx.updates) {
         sess.session.push(now, update, true);
     }
+    sess.push_due(now);
     if quiet {
         return Some(Step::Go);
     }
@@ -587,7 +742,43 @@ fn process(
         }
         conn.codec.send(&payload, false, out).ok()?;
     }
+    if holding {
+        // The acknowledgements went out above; the answers stay here.
+        st.faults.ack_then_drop = None;
+        if st.faults.forget_on_drop {
+            let sess = st.sessions.get_mut(&(key_id, sid))?;
+            let known: Vec<i64> = sess.cache.keys().copied().collect();
+            for id in known {
+                sess.cache.remove(&id);
+                sess.forgotten.insert(id);
+            }
+        }
+        return Some(Step::Close);
+    }
     Some(Step::Go)
+}
+
+/// Sends the answers of this connection's session that came due (on a timer, with no payload
+/// from the client).
+fn due_answers(conn: &mut Conn, state: &Mutex<State>, out: &mut Vec<u8>) -> Option<()> {
+    let key = conn.session?;
+    let mut st = state.lock().unwrap();
+    let sess = st.sessions.get_mut(&key)?;
+    let now = shifted(conn.offset);
+    if sess.push_due(now) {
+        while let Some(packet) = sess.session.pack(now, &mut fill).ok()? {
+            conn.codec.send(&packet.payload, false, out).ok()?;
+        }
+    }
+    Some(())
+}
+
+/// When the next running answer of this connection's session is due.
+fn next_due(conn: &Conn, state: &Mutex<State>) -> Option<tokio::time::Instant> {
+    let st = state.lock().unwrap();
+    let sess = st.sessions.get(&conn.session?)?;
+    let at = sess.running.values().map(|(at, _)| *at).min()?;
+    Some(tokio::time::Instant::from_std(at))
 }
 
 fn push_reply(session: &mut Session, now: Duration, msg_id: i64, reply: &Reply) {
@@ -606,5 +797,6 @@ fn push_reply(session: &mut Session, now: Duration, msg_id: i64, reply: &Reply) 
             );
         }
         Reply::Nothing => {}
+        Reply::After(_, answer) => push_reply(session, now, msg_id, answer),
     }
 }
