@@ -16,7 +16,7 @@ use tlgen_runtime::crypto::{
 use tlgen_runtime::mtproto::envelope::{self, MessageKey, Opened};
 use tlgen_runtime::mtproto::handshake::{self, parse_plain_message, plain_message};
 use tlgen_runtime::mtproto::schema::{functions, types};
-use tlgen_runtime::mtproto::session::{Event, Session, SessionError, MSG_CONTAINER_ID};
+use tlgen_runtime::mtproto::session::{Event, MsgState, Session, SessionError, MSG_CONTAINER_ID};
 use tlgen_runtime::transport::{accept_with_max_frame_len, DynCodec, Frame};
 use tlgen_runtime::{Deserializable, Identifiable, Serializable};
 use tlgen_world::{CallContext, Reply};
@@ -66,14 +66,17 @@ pub(crate) enum Answer {
     Result(Vec<u8>),
     /// `rpc_result` with an `rpc_error`.
     Error(i32, String),
-    /// A service answer sent as it is (`pong`, `future_salts`, `msgs_state_info`, ...).
+    /// A service answer sent as it is (`pong`, `future_salts`, `destroy_session_ok`, ...).
     Service(Vec<u8>),
+    /// `msgs_state_info`: sent as it is, not content-related (it needs no acknowledgement),
+    /// and never cached (a state asked again is looked up again).
+    Info(Vec<u8>),
 }
 
 impl Answer {
     pub fn len(&self) -> usize {
         match self {
-            Self::Result(b) | Self::Service(b) => b.len(),
+            Self::Result(b) | Self::Service(b) | Self::Info(b) => b.len(),
             Self::Error(_, m) => m.len() + 8,
         }
     }
@@ -92,6 +95,9 @@ impl Answer {
             }
             Self::Service(body) => {
                 session.push(now, body.clone(), true);
+            }
+            Self::Info(body) => {
+                session.push(now, body.clone(), false);
             }
         }
     }
@@ -518,30 +524,36 @@ impl Conn {
                 }
             }
             Some(types::MsgsStateReq::CONSTRUCTOR_ID) => {
-                match types::MsgsStateReq::from_bytes(body) {
-                    Ok(req) => {
-                        let info = req
-                            .msg_ids
-                            .iter()
-                            .map(|id| msg_state(slot, *id, now))
-                            .collect();
-                        Answer::Service(
-                            types::MsgsStateInfo {
-                                req_msg_id: msg_id,
-                                info,
-                            }
-                            .to_bytes(),
-                        )
-                    }
-                    Err(_) => return,
+                if let Ok(req) = types::MsgsStateReq::from_bytes(body) {
+                    answers.push((msg_id, states(slot, msg_id, &req.msg_ids, now)));
                 }
+                return;
+            }
+            Some(types::MsgResendAnsReq::CONSTRUCTOR_ID) => {
+                // The answers to these requests again, then their states as for
+                // msgs_state_req (the service_messages_about_messages page).
+                if let Ok(req) = types::MsgResendAnsReq::from_bytes(body) {
+                    for id in &req.msg_ids {
+                        if let Some(Request::Answered { answer, .. }) = slot.requests.get(id) {
+                            answers.push((*id, answer.clone()));
+                            lock(&self.shared.stats).answers_replayed += 1;
+                        }
+                    }
+                    answers.push((msg_id, states(slot, msg_id, &req.msg_ids, now)));
+                }
+                return;
             }
             Some(types::MsgResendReq::CONSTRUCTOR_ID) => {
+                // These messages of the server's again, under their own ids; when one is not
+                // kept (never sent, acknowledged already, or the client's own), the states of
+                // all, as for msgs_state_req.
                 if let Ok(req) = types::MsgResendReq::from_bytes(body) {
-                    for id in req.msg_ids {
-                        if let Some(Request::Answered { answer, .. }) = slot.requests.get(&id) {
-                            answers.push((id, answer.clone()));
-                        }
+                    let mut all_kept = true;
+                    for id in &req.msg_ids {
+                        all_kept &= slot.session.resend(*id);
+                    }
+                    if !all_kept {
+                        answers.push((msg_id, states(slot, msg_id, &req.msg_ids, now)));
                     }
                 }
                 return;
@@ -791,19 +803,30 @@ fn message_ids(opened: &Opened) -> Vec<i64> {
     ids
 }
 
+/// The `msgs_state_info` answering `req_msg_id` about `msg_ids`.
+fn states(slot: &SessionSlot, req_msg_id: i64, msg_ids: &[i64], now: i64) -> Answer {
+    let info = msg_ids.iter().map(|id| msg_state(slot, *id, now)).collect();
+    Answer::Info(types::MsgsStateInfo { req_msg_id, info }.to_bytes())
+}
+
 /// One byte of `msgs_state_info` (core.telegram.org/mtproto/service_messages_about_messages).
 fn msg_state(slot: &SessionSlot, msg_id: i64, now: i64) -> u8 {
     match slot.requests.get(&msg_id) {
         // Received; the query is processed; an answer was generated.
-        Some(Request::Answered { .. }) => 4 | 32 | 64,
+        Some(Request::Answered { .. }) => {
+            MsgState::RECEIVED | MsgState::PROCESSING | MsgState::ANSWERED
+        }
+        // At or below an answer the cache let go of: it may have been received and run, and
+        // the server cannot tell.
+        None if msg_id <= slot.forgotten_up_to => MsgState::NOTHING_KNOWN,
         None => {
             let time = msg_id >> 32;
             if time > now + 30 {
-                3 // not received, id too high
+                MsgState::NOT_RECEIVED_YET
             } else if time < now - 300 {
-                1 // nothing known: too old
+                MsgState::NOTHING_KNOWN
             } else {
-                2 // not received
+                MsgState::NOT_RECEIVED
             }
         }
     }

@@ -49,7 +49,12 @@
 //! and `bad_server_salt`. This crate adds: salts that change every hour (the previous one
 //! stays good for 30 minutes; `get_future_salts` lists the coming ones), `ping`,
 //! `ping_delay_disconnect` (the connection closes when the delay passes without another one),
-//! `msgs_state_req`, `msg_resend_req`, `rpc_drop_answer`, `destroy_session`, and quick acks.
+//! `msgs_state_req` (answered with `msgs_state_info`, which needs no ack: 4+32+64 for a
+//! request answered, 1 for one at or below an answer the cache let go of or older than 300 s,
+//! 2 or 3 for one never received), `msg_resend_ans_req` (the cached answers to the listed
+//! requests again, then their `msgs_state_info`), `msg_resend_req` (the server's own
+//! unacknowledged messages again under their ids; `msgs_state_info` when one is not kept),
+//! `rpc_drop_answer`, `destroy_session`, and quick acks.
 //!
 //! **A request re-sent with a msg_id the session already answered** (in the same payload
 //! again, in a new container, or on a new connection after a reconnect) is answered again from

@@ -432,6 +432,9 @@ pub(crate) struct SessionSlot {
     /// Requests by msg_id: running or answered (bounded, see [`MAX_CACHED_ANSWERS`]).
     pub requests: BTreeMap<i64, Request>,
     pub cached_bytes: usize,
+    /// The highest msg_id whose answer the cache let go of (0 before any): asked about an id
+    /// up to it that it does not hold, the server says it knows nothing.
+    pub forgotten_up_to: i64,
 }
 
 pub(crate) struct SessionHandle {
@@ -479,6 +482,7 @@ impl SessionSlot {
     fn forget(&mut self, msg_id: i64) {
         if let Some(Request::Answered { answer, .. }) = self.requests.remove(&msg_id) {
             self.cached_bytes -= answer.len();
+            self.forgotten_up_to = self.forgotten_up_to.max(msg_id);
         }
     }
 }
@@ -624,6 +628,7 @@ impl Shared {
                 session,
                 requests: BTreeMap::new(),
                 cached_bytes: 0,
+                forgotten_up_to: 0,
             }),
         });
         let of_key: Vec<(i64, u64)> = sessions

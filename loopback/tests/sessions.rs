@@ -7,11 +7,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::*;
-use tlgen_runtime::mtproto::envelope::MessageKey;
+use tlgen_runtime::crypto::Direction;
+use tlgen_runtime::mtproto::envelope::{self, MessageKey};
 use tlgen_runtime::mtproto::handshake::{AuthKey, ClientForm};
 use tlgen_runtime::mtproto::schema::{functions, types};
-use tlgen_runtime::mtproto::session::{Event, Session};
-use tlgen_runtime::transport::{Kind, TransportError};
+use tlgen_runtime::mtproto::session::{Event, MsgState, Session};
+use tlgen_runtime::transport::{Frame, Kind, TransportError};
 use tlgen_runtime::{Deserializable, Identifiable, Serializable};
 
 const TRANSPORT: Transport = Transport::Plain(Kind::Intermediate);
@@ -115,6 +116,107 @@ async fn msgs_state_req_is_answered_with_msgs_state_info() {
     let info = types::MsgsStateInfo::from_bytes(&body).unwrap();
     assert_eq!(info.req_msg_id, req_id);
     assert_eq!(info.info, vec![4 | 32 | 64, 2]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn msg_resend_ans_req_sends_the_answers_again_without_running_them() {
+    let (server, service) = start(1).await;
+    let mut client = Client::connect(&server, 1, TRANSPORT).await;
+    let answered = client.push(&echo(1));
+    assert_eq!(client.result(answered).await.unwrap(), echo(1));
+    let unknown = client_msg_id(0) - (10 << 32); // 10 s ago, never sent
+    let ask = client
+        .session
+        .push_answer_request(now(), vec![answered, unknown]);
+    client.flush().await;
+    let states = client
+        .wait_for(|e| matches!(e, Event::MsgsState { req_msg_id, .. } if *req_msg_id == ask))
+        .await;
+    // The states come as for msgs_state_req, and the answer came again before them.
+    assert_eq!(
+        states,
+        Event::MsgsState {
+            req_msg_id: ask,
+            states: vec![
+                (answered, MsgState(4 | 32 | 64)),
+                (unknown, MsgState(MsgState::NOT_RECEIVED)),
+            ],
+        }
+    );
+    assert!(client.events.iter().any(|e| matches!(
+        e,
+        Event::Result { req_msg_id, result: Ok(r) } if *req_msg_id == answered && *r == echo(1)
+    )));
+    let stats = server.stats();
+    assert_eq!(stats.executions(answered), 1);
+    assert_eq!(stats.answers_replayed, 1);
+    assert_eq!(service.calls.load(Ordering::SeqCst), 1);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn msg_resend_req_sends_the_servers_own_message_again_under_its_id() {
+    let (server, _) = start(1).await;
+    let mut client = Client::connect(&server, 1, TRANSPORT).await;
+    let mut notify = NOTIFY.to_le_bytes().to_vec();
+    notify.extend_from_slice(&78u32.to_le_bytes());
+    assert_eq!(client.call(&notify).await.unwrap(), BOOL_TRUE);
+    let mut update = UPDATE.to_le_bytes().to_vec();
+    update.extend_from_slice(&78u32.to_le_bytes());
+    let wanted = update.clone();
+    let Event::Message {
+        msg_id: update_id, ..
+    } = client
+        .wait_for(|e| matches!(e, Event::Message { body, .. } if *body == wanted))
+        .await
+    else {
+        unreachable!()
+    };
+    // Not acknowledged yet, so the server keeps it. Asked for it in a hand-made payload (one
+    // that carries no ack), it sends it again under the same msg_id.
+    let ask = types::MsgResendReq {
+        msg_ids: vec![update_id],
+    }
+    .to_bytes();
+    client
+        .conn
+        .send(&client.seal(client_msg_id(0), 0, &ask))
+        .await;
+    let key = MessageKey::from(&client.key);
+    let contains = |body: &[u8], part: &[u8]| body.windows(part.len()).any(|w| w == part);
+    within("the update sent again", async {
+        loop {
+            if let Frame::Payload { data, .. } = client.conn.recv().await.unwrap() {
+                let opened = envelope::decrypt(&key, Direction::ServerToClient, &data).unwrap();
+                if contains(&opened.body, &update_id.to_le_bytes())
+                    && contains(&opened.body, &update)
+                {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+
+    // A message the server does not keep (never sent): msgs_state_info instead.
+    let never = ((now().as_secs() as i64 - 10) << 32) | 3;
+    let req = client.push(
+        &types::MsgResendReq {
+            msg_ids: vec![never],
+        }
+        .to_bytes(),
+    );
+    client.flush().await;
+    let event = client
+        .wait_for(|e| matches!(e, Event::Message { body, .. } if body[..4] == types::MsgsStateInfo::CONSTRUCTOR_ID.to_le_bytes()))
+        .await;
+    let Event::Message { body, .. } = event else {
+        unreachable!()
+    };
+    let info = types::MsgsStateInfo::from_bytes(&body).unwrap();
+    assert_eq!(info.req_msg_id, req);
+    assert_eq!(info.info, [MsgState::NOT_RECEIVED]);
     server.shutdown().await;
 }
 
