@@ -1,6 +1,6 @@
 //! The client against the real loopback server (tlgen-loopback) with an echo service:
-//! concurrency, a dropped connection, flood waits, salts, clocks, garbage, a wrong msg_key,
-//! silence, a lost auth key, a stored key, and a second DC.
+//! concurrency, a dropped connection, an answer held back after its ack, flood waits, salts, clocks,
+//! garbage, a wrong msg_key, silence, a lost auth key, a stored key, and a second DC.
 
 mod common;
 
@@ -116,6 +116,53 @@ async fn a_dropped_connection_with_100_calls_in_flight() {
         assert!(server.stats().answers_replayed > 0, "{:?}", server.stats());
         assert!(client.stats().connections >= 2, "{:?}", client.stats());
         assert_eq!(client.stats().may_have_run, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_acknowledged_call_whose_answer_was_held_back_is_asked_about() {
+    bounded(async {
+        let server = server(1, Faults::default()).await;
+        let mut config = config(&server, MemoryStore::new());
+        config.ping_interval = Duration::from_millis(100);
+        let client = Client::connect(config).await.unwrap();
+        // On this connection every answer is held for 2 s while the acks go at once.
+        let conns = server.connections();
+        let [conn] = &conns[..] else {
+            panic!("one connection: {conns:?}");
+        };
+        let held = Faults {
+            delay: Some(Duration::from_secs(2)),
+            ..Faults::default()
+        };
+        assert!(server.set_connection_faults(conn.id, Some(held.clone())));
+        let start = Instant::now();
+        let c = client.clone();
+        let call = tokio::spawn(async move { c.send_raw(body(1)).await });
+        // The call is acknowledged; then the connection ends (transport error 429 to the
+        // client's next payload, a ping or acks) before the answer goes out.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(server.set_connection_faults(
+            conn.id,
+            Some(Faults {
+                transport_error: Some(429),
+                ..held
+            })
+        ));
+        assert_eq!(call.await.unwrap().unwrap(), body(1));
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "not the held answer"
+        );
+        let mine = client.stats();
+        assert_eq!(mine.connections, 2, "{mine:?}");
+        assert_eq!(mine.asked, 1, "asked about, not sent again: {mine:?}");
+        assert_eq!(mine.resent, 0, "{mine:?}");
+        assert_eq!(mine.may_have_run, 0, "{mine:?}");
+        assert_each_ran_once(&server, 1);
+        // The answer came from the cache, asked for with msg_resend_ans_req.
+        assert_eq!(server.stats().answers_replayed, 1, "{:?}", server.stats());
     })
     .await;
 }
