@@ -5,6 +5,8 @@
 //!   (criterion prints calls per second as its throughput);
 //! - `calls/one-at-a-time`: the round trip of one call;
 //! - `connect/auth-key-exchange`: TCP connect to a ready auth key (a fresh key every time);
+//! - `connect/auth-key-exchange-loopback`: the same against the loopback server
+//!   (`tlgen-loopback`, in a second child process, as its binary runs it);
 //! - memory per idle connected client: RSS growth over 200 clients, printed at the end.
 //!
 //! `cargo bench -p tlgen-client --bench client`
@@ -23,23 +25,52 @@ mod common;
 
 const SERVER_ENV: &str = "TLGEN_CLIENT_BENCH_SERVER";
 
-/// The child: serves until its stdin closes.
-fn serve() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+/// A loopback-server service that answers every call with its own body.
+struct Echo;
+
+impl tlgen_world::Service for Echo {
+    fn call(&self, _: &tlgen_world::CallContext<'_>, body: &[u8]) -> tlgen_world::Reply {
+        tlgen_world::Reply::Result(body.to_vec())
+    }
+}
+
+/// The child: serves until its stdin closes (`kind` is `script` or `loopback`).
+fn serve(kind: &str) {
+    let mut rt = match kind {
+        // As the loopback binary runs: a worker per core.
+        "loopback" => tokio::runtime::Builder::new_multi_thread(),
+        _ => {
+            let mut rt = tokio::runtime::Builder::new_multi_thread();
+            rt.worker_threads(1);
+            rt
+        }
+    };
+    let rt = rt.enable_all().build().unwrap();
     rt.block_on(async {
-        let server = common::ScriptServer::start(common::echo(), common::Faults::default()).await;
-        println!("{}", server.addr());
-        std::io::stdout().flush().unwrap();
-        tokio::task::spawn_blocking(|| {
-            let mut line = String::new();
-            let _ = std::io::stdin().read_line(&mut line);
-        })
-        .await
-        .unwrap();
+        let wait_for_stdin = || {
+            tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                let _ = std::io::stdin().read_line(&mut line);
+            })
+        };
+        if kind == "loopback" {
+            let server = tlgen_loopback::Server::builder()
+                .service(Arc::new(Echo))
+                .key(common::private_key().clone())
+                .start()
+                .await
+                .unwrap();
+            println!("{}", server.addr(1));
+            std::io::stdout().flush().unwrap();
+            wait_for_stdin().await.unwrap();
+            server.shutdown().await;
+        } else {
+            let server =
+                common::ScriptServer::start(common::echo(), common::Faults::default()).await;
+            println!("{}", server.addr());
+            std::io::stdout().flush().unwrap();
+            wait_for_stdin().await.unwrap();
+        }
     });
 }
 
@@ -49,9 +80,9 @@ struct ServerProcess {
 }
 
 impl ServerProcess {
-    fn start() -> Self {
+    fn start(kind: &str) -> Self {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .env(SERVER_ENV, "1")
+            .env(SERVER_ENV, kind)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -148,21 +179,23 @@ fn calls(c: &mut Criterion, server: &ServerProcess) {
     group.finish();
 }
 
-fn key_exchange(c: &mut Criterion, server: &ServerProcess) {
+fn key_exchange(c: &mut Criterion, servers: [(&str, &ServerProcess); 2]) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let mut group = c.benchmark_group("connect");
     group.sample_size(20);
-    group.bench_function("auth-key-exchange", |b| {
-        b.iter(|| {
-            // A fresh store each time: TCP connect, then the whole exchange.
-            let client = rt.block_on(Client::connect(server.config())).unwrap();
-            assert_eq!(client.stats().key_exchanges, 1);
-            client
-        })
-    });
+    for (name, server) in servers {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                // A fresh store each time: TCP connect, then the whole exchange.
+                let client = rt.block_on(Client::connect(server.config())).unwrap();
+                assert_eq!(client.stats().key_exchanges, 1);
+                client
+            })
+        });
+    }
     group.finish();
 }
 
@@ -219,13 +252,20 @@ async fn futures_join(config: &Config, n: usize) -> Vec<Client> {
 }
 
 fn main() {
-    if std::env::var_os(SERVER_ENV).is_some() {
-        return serve();
+    if let Ok(kind) = std::env::var(SERVER_ENV) {
+        return serve(&kind);
     }
-    let server = Arc::new(ServerProcess::start());
+    let server = Arc::new(ServerProcess::start("script"));
+    let loopback = ServerProcess::start("loopback");
     let mut c = Criterion::default().configure_from_args();
     calls(&mut c, &server);
-    key_exchange(&mut c, &server);
+    key_exchange(
+        &mut c,
+        [
+            ("auth-key-exchange", &server),
+            ("auth-key-exchange-loopback", &loopback),
+        ],
+    );
     memory(&server, 200);
     c.final_summary();
 }
