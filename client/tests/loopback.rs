@@ -140,9 +140,13 @@ async fn an_acknowledged_call_whose_answer_was_held_back_is_asked_about() {
         let start = Instant::now();
         let c = client.clone();
         let call = tokio::spawn(async move { c.send_raw(body(1)).await });
-        // The call is acknowledged; then the connection ends (transport error 429 to the
+        // The call runs and is acknowledged (the ack goes at once; the client gets it well
+        // within the pause below); then the connection ends (transport error 429 to the
         // client's next payload, a ping or acks) before the answer goes out.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        while server.stats().requests_executed == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(server.set_connection_faults(
             conn.id,
             Some(Faults {
