@@ -43,6 +43,6 @@ pub use kdf::{
     tmp_aes_key_iv, AesKeyIv, Direction, AUTH_KEY_LEN,
 };
 pub use rsa::{
-    rsa_pad, rsa_pad_decrypt, rsa_pad_with, RsaPrivateKey, RsaPublicKey, RSA_LEN,
+    rsa_pad, rsa_pad_decrypt, rsa_pad_unwrap, rsa_pad_with, RsaPrivateKey, RsaPublicKey, RSA_LEN,
     RSA_PAD_MAX_ATTEMPTS, RSA_PAD_MAX_DATA, RSA_PAD_PADDED_LEN,
 };

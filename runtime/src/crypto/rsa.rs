@@ -439,7 +439,17 @@ pub fn rsa_pad_decrypt(
     encrypted: &[u8],
     key: &RsaPrivateKey,
 ) -> Result<[u8; RSA_PAD_PADDED_LEN], CryptoError> {
-    let mut block = key.decrypt_raw(encrypted)?;
+    rsa_pad_unwrap(key.decrypt_raw(encrypted)?)
+}
+
+/// The part of [`rsa_pad_decrypt`] after the RSA power: `data_with_padding` from the block
+/// that [`RsaPrivateKey::decrypt_raw`] gave, for a server that decrypted the block once to try
+/// the older layout first.
+///
+/// # Errors
+///
+/// [`CryptoError::HashMismatch`] when the embedded SHA-256 does not match.
+pub fn rsa_pad_unwrap(mut block: [u8; RSA_LEN]) -> Result<[u8; RSA_PAD_PADDED_LEN], CryptoError> {
     let (key_xor, aes_part) = block.split_at_mut(32);
     let aes_hash = sha256(&[aes_part]);
     let mut temp_key = [0; 32];

@@ -15,7 +15,7 @@
 use std::fmt;
 
 use crate::crypto::{
-    aes_ige_decrypt, aes_ige_encrypt, ct_eq, factorize_pq, is_prime_u64, rsa_pad, rsa_pad_decrypt,
+    aes_ige_decrypt, aes_ige_encrypt, ct_eq, factorize_pq, is_prime_u64, rsa_pad, rsa_pad_unwrap,
     sha1, tmp_aes_key_iv, AesKeyIv, CryptoError, DhParams, RsaPrivateKey, RsaPublicKey, DH_LEN,
     KNOWN_DH_PRIME, RSA_LEN,
 };
@@ -1169,7 +1169,8 @@ impl<R: FnMut(&mut [u8]), C: FnMut() -> i64> Server<R, C> {
                 }
             }
         }
-        let data = rsa_pad_decrypt(encrypted, &self.key).map_err(HandshakeError::Rsa)?;
+        // One RSA power for both layouts: RSA_PAD unwraps the block decrypted above.
+        let data = rsa_pad_unwrap(block).map_err(HandshakeError::Rsa)?;
         let mut reader = Reader::new(&data);
         let inner = enums::PQInnerData::deserialize(&mut reader)
             .map_err(|error| HandshakeError::Decode { what: WHAT, error })?;
