@@ -533,10 +533,17 @@ impl Conn {
                 // The answers to these requests again, then their states as for
                 // msgs_state_req (the service_messages_about_messages page).
                 if let Ok(req) = types::MsgResendAnsReq::from_bytes(body) {
-                    for id in &req.msg_ids {
-                        if let Some(Request::Answered { answer, .. }) = slot.requests.get(id) {
-                            answers.push((*id, answer.clone()));
-                            lock(&self.shared.stats).answers_replayed += 1;
+                    // Each cached answer at most once a payload, however often the request (or
+                    // the container's other requests) lists it: the bytes replayed stay within
+                    // the session's cache instead of growing with the ids a client repeats.
+                    let ids: BTreeSet<i64> = req.msg_ids.iter().copied().collect();
+                    let mut sent: BTreeSet<i64> = answers.iter().map(|(id, _)| *id).collect();
+                    for id in ids {
+                        if let Some(Request::Answered { answer, .. }) = slot.requests.get(&id) {
+                            if sent.insert(id) {
+                                answers.push((id, answer.clone()));
+                                lock(&self.shared.stats).answers_replayed += 1;
+                            }
                         }
                     }
                     answers.push((msg_id, states(slot, msg_id, &req.msg_ids, now)));
@@ -549,8 +556,9 @@ impl Conn {
                 // all, as for msgs_state_req.
                 if let Ok(req) = types::MsgResendReq::from_bytes(body) {
                     let mut all_kept = true;
-                    for id in &req.msg_ids {
-                        all_kept &= slot.session.resend(*id);
+                    let ids: BTreeSet<i64> = req.msg_ids.iter().copied().collect();
+                    for id in ids {
+                        all_kept &= slot.session.resend(id);
                     }
                     if !all_kept {
                         answers.push((msg_id, states(slot, msg_id, &req.msg_ids, now)));

@@ -156,6 +156,30 @@ async fn msg_resend_ans_req_sends_the_answers_again_without_running_them() {
 }
 
 #[tokio::test]
+async fn an_answer_listed_many_times_in_one_payload_is_sent_again_once() {
+    let (server, _) = start(1).await;
+    let mut client = Client::connect(&server, 1, TRANSPORT).await;
+    let answered = client.push(&echo(1));
+    assert_eq!(client.result(answered).await.unwrap(), echo(1));
+    // Two requests in one container, each listing the answered call 1,000 times: replaying
+    // per listing would multiply the cached answer by the ids a client repeats.
+    let first = client
+        .session
+        .push_answer_request(now(), vec![answered; 1000]);
+    let second = client
+        .session
+        .push_answer_request(now(), vec![answered; 1000]);
+    client.flush().await;
+    for ask in [first, second] {
+        client
+            .wait_for(|e| matches!(e, Event::MsgsState { req_msg_id, .. } if *req_msg_id == ask))
+            .await;
+    }
+    assert_eq!(server.stats().answers_replayed, 1);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn msg_resend_req_sends_the_servers_own_message_again_under_its_id() {
     let (server, _) = start(1).await;
     let mut client = Client::connect(&server, 1, TRANSPORT).await;
