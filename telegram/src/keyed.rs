@@ -8,7 +8,13 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OwnedMutexGuard;
 
 pub(crate) struct KeyedLocks<K: Ord + Clone> {
-    locks: Mutex<BTreeMap<K, Arc<tokio::sync::Mutex<()>>>>,
+    locks: Mutex<BTreeMap<K, Entry>>,
+}
+
+/// A key's lock and how many hold it or wait for it.
+struct Entry {
+    lock: Arc<tokio::sync::Mutex<()>>,
+    users: usize,
 }
 
 impl<K: Ord + Clone> Default for KeyedLocks<K> {
@@ -22,46 +28,56 @@ impl<K: Ord + Clone> Default for KeyedLocks<K> {
 /// Holds the lock of one key; dropping it releases the lock and, when nobody else waits,
 /// the entry.
 pub(crate) struct KeyedGuard<'a, K: Ord + Clone> {
+    // Fields drop in order: the lock is released before the entry is let go.
+    _guard: OwnedMutexGuard<()>,
+    _user: User<'a, K>,
+}
+
+/// One holder or waiter of a key's lock; its drop (also when a waiting future is dropped)
+/// removes the entry once nobody uses it.
+struct User<'a, K: Ord + Clone> {
     owner: &'a KeyedLocks<K>,
     key: K,
-    guard: Option<OwnedMutexGuard<()>>,
 }
 
 impl<K: Ord + Clone> KeyedLocks<K> {
+    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<K, Entry>> {
+        self.locks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Waits for the lock of `key`. The wait lasts as long as the holder's work, which the
     /// callers bound (every call they make has a timeout).
     pub(crate) async fn lock(&self, key: K) -> KeyedGuard<'_, K> {
-        let lock = self
-            .locks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(key.clone())
-            .or_default()
-            .clone();
+        let lock = {
+            let mut map = self.map();
+            let entry = map.entry(key.clone()).or_insert_with(|| Entry {
+                lock: Arc::default(),
+                users: 0,
+            });
+            entry.users += 1;
+            entry.lock.clone()
+        };
+        let user = User { owner: self, key };
         KeyedGuard {
-            owner: self,
-            key,
-            guard: Some(lock.lock_owned().await),
+            _guard: lock.lock_owned().await,
+            _user: user,
         }
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.locks.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.map().len()
     }
 }
 
-impl<K: Ord + Clone> Drop for KeyedGuard<'_, K> {
+impl<K: Ord + Clone> Drop for User<'_, K> {
     fn drop(&mut self) {
-        drop(self.guard.take());
-        let mut locks = self.owner.locks.lock().unwrap_or_else(|e| e.into_inner());
-        // Only the map holds it now: nobody waits, the entry can go. (A waiter clones the
-        // `Arc` under this same mutex before it waits, so it is counted here.)
-        if locks
-            .get(&self.key)
-            .is_some_and(|l| Arc::strong_count(l) == 1)
-        {
-            locks.remove(&self.key);
+        let mut map = self.owner.map();
+        if let Some(entry) = map.get_mut(&self.key) {
+            entry.users -= 1;
+            if entry.users == 0 {
+                map.remove(&self.key);
+            }
         }
     }
 }
@@ -95,6 +111,30 @@ mod tests {
                 .expect("bounded")
                 .unwrap();
         }
+        assert_eq!(locks.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_waiter_that_gives_up_leaves_no_entry_behind() {
+        let locks = KeyedLocks::<u8>::default();
+        let held = locks.lock(1).await;
+        // A second caller waits, then gives up (its future is dropped by the timeout).
+        let waited =
+            tokio::time::timeout(std::time::Duration::from_millis(20), locks.lock(1)).await;
+        assert!(waited.is_err());
+        // A third starts waiting, the holder lets go, and the waiter is dropped before it
+        // runs again: the entry must still go.
+        let mut waiter = Box::pin(locks.lock(1));
+        tokio::select! {
+            biased;
+            _ = &mut waiter => panic!("the lock is held"),
+            () = std::future::ready(()) => {}
+        }
+        drop(held);
+        drop(waiter);
+        assert_eq!(locks.len(), 0);
+        // The key can be locked again.
+        drop(locks.lock(1).await);
         assert_eq!(locks.len(), 0);
     }
 }
