@@ -5,6 +5,13 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
+// The allocator of the `tlgen` binary (the `mimalloc` feature, on by default), so that these
+// figures are the command line's. `--no-default-features --features cli,fetch` measures the
+// library under the system allocator, as a build.rs runs it.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn shared(rel: &str) -> Option<String> {
     let path = std::path::Path::new(env!("TLGEN_SHARED_DIR")).join(rel);
     match std::fs::read_to_string(&path) {

@@ -15,6 +15,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+/// See the `mimalloc` feature in Cargo.toml: formatting the output is mostly allocation.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tlgen::diag::{Diagnostic, Severity};
 
 const EXIT_STATUS_HELP: &str = "Exit status: 0 done; 1 a finding (schema errors, files that \

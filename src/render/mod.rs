@@ -154,3 +154,27 @@ pub fn render_lang(
         crate::lang::Lang::Python => python::render(schema, opts),
     }
 }
+
+/// Each schema of `tests/fixtures/*.tl`, checked, with the render options the unit tests use.
+#[cfg(test)]
+pub(crate) fn fixture_schemas() -> Vec<(std::path::PathBuf, Schema, RenderOptions)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "tl") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (schema, _) = crate::check("f.tl", &text);
+        let opts = RenderOptions {
+            schema_file: "f.tl".into(),
+            layer: Some(1),
+            module_path: "crate".into(),
+            runtime_path: DEFAULT_RUNTIME_PATH.into(),
+        };
+        out.push((path, schema.unwrap(), opts));
+    }
+    assert!(out.len() >= 10, "fixtures are missing");
+    out
+}

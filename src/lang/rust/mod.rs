@@ -5,7 +5,10 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 use crate::ir::{Name, Ty};
 use crate::shapes::all_boxed;
 
+mod format;
 mod naming;
+
+pub use format::format;
 
 pub(crate) use naming::{doc_text, Naming, PRELUDE};
 
@@ -262,10 +265,6 @@ fn filled(items: &[String], filler: &str) -> String {
     all.join(", ")
 }
 
-/// Formats one generated Rust file: parsed by syn, printed by prettyplease.
-pub fn format(source: &str) -> Result<String, syn::Error> {
-    syn::parse_file(source).map(|file| prettyplease::unparse(&file))
-}
 
 #[cfg(test)]
 mod tests {
