@@ -5,11 +5,19 @@
 //! `#[ignore = "needs ../shared: reference schemas"]` (cfg `tlgen_shared_missing`), so that
 //! `cargo test` lists them as ignored. With `CI=true` they are never ignored: they fail and say
 //! what is missing. The directory is passed on as `TLGEN_SHARED_DIR` (compile-time environment).
+//!
+//! The same for the tests that run Python (`tests/python.rs`): without an interpreter
+//! (`TLGEN_PYTHON`, else `.venv/bin/python`, which `.ci/run` makes) they are ignored (cfg
+//! `tlgen_python_missing`), and the mypy test also when that interpreter cannot import mypy (cfg
+//! `tlgen_mypy_missing`); never with `CI=true`.
 
 use std::path::PathBuf;
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(tlgen_shared_missing)");
+    println!("cargo::rustc-check-cfg=cfg(tlgen_python_missing)");
+    println!("cargo::rustc-check-cfg=cfg(tlgen_mypy_missing)");
+    println!("cargo::rerun-if-env-changed=TLGEN_PYTHON");
     println!("cargo::rerun-if-env-changed=TLGEN_SHARED_DIR");
     println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rerun-if-changed=build.rs");
@@ -25,5 +33,32 @@ fn main() {
         // Not watched while missing (a missing path would re-run this script on every build):
         // after adding ../shared, `touch build.rs` or set TLGEN_SHARED_DIR.
         println!("cargo::rustc-cfg=tlgen_shared_missing");
+    }
+    python();
+}
+
+/// The tests' Python: whether it is there, and whether it has mypy.
+fn python() {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        return;
+    }
+    let path = std::env::var_os("TLGEN_PYTHON").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"),
+        PathBuf::from,
+    );
+    if !path.exists() {
+        // Not watched while missing, as ../shared above: `.ci/run` sets TLGEN_PYTHON, which
+        // re-runs this script; otherwise `touch build.rs` after making .venv.
+        println!("cargo::rustc-cfg=tlgen_python_missing");
+        println!("cargo::rustc-cfg=tlgen_mypy_missing");
+        return;
+    }
+    println!("cargo::rerun-if-changed={}", path.display());
+    let mypy = std::process::Command::new(&path)
+        .args(["-c", "import mypy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mypy {
+        println!("cargo::rustc-cfg=tlgen_mypy_missing");
     }
 }

@@ -4,8 +4,9 @@
 //! the Python decoder on adversarial inputs (typed errors only).
 //!
 //! The interpreter is `$TLGEN_PYTHON`, else `.venv/bin/python` at the workspace root
-//! (`.ci/run` installs mypy there). Without it, or without mypy for the mypy test, a test says
-//! why and passes, except under `CI=true`, where it fails.
+//! (`.ci/run` installs mypy there). Without it, or without mypy for the mypy test, the tests
+//! that need it are compiled as ignored, with the reason (build.rs), except under `CI=true`,
+//! where they run and fail saying what is missing.
 
 mod common;
 
@@ -147,6 +148,10 @@ fn check_mode_works_for_python_output() {
 /// infers a request's result (and a wrong use of it that mypy must refuse).
 #[test]
 #[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference schemas")]
+#[cfg_attr(
+    all(tlgen_mypy_missing, not(tlgen_shared_missing)),
+    ignore = "needs mypy in .venv (bash .ci/run makes it) or TLGEN_PYTHON; then touch build.rs"
+)]
 fn mypy_strict_passes_on_the_generated_packages() {
     let Some(api) = api_tl() else { return };
     let Some(python) = python(&["mypy"]) else {
@@ -500,49 +505,13 @@ fn dispatch_source(api: &Path) -> String {
 /// from those (every number, string, flag and list changed), read and written again by Rust.
 #[test]
 #[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference schemas")]
+#[cfg_attr(
+    all(tlgen_python_missing, not(tlgen_shared_missing)),
+    ignore = "needs .venv/bin/python (bash .ci/run makes it) or TLGEN_PYTHON; then touch build.rs"
+)]
 fn rust_and_python_agree_byte_for_byte() {
     let Some(api) = api_tl() else { return };
-    let dispatch_file = common::root().join("tests/python/dispatch.rs");
-    let source = dispatch_source(&api);
-    if std::env::var("TLGEN_BLESS").is_ok_and(|v| v == "1") {
-        std::fs::write(&dispatch_file, &source).unwrap();
-    }
-    assert!(
-        std::fs::read_to_string(&dispatch_file).is_ok_and(|s| s == source),
-        "tests/python/dispatch.rs differs from what api.tl gives: run \
-         `TLGEN_BLESS=1 cargo test --test python rust_and_python` and build again"
-    );
-    let schema = load_api(&api);
-    let synth = Synth::new(&schema);
-    let mut rng = Rng(0x7f4a_7c15_9e37_79b9);
-    let mut corpus = String::new();
-    let mut count = 0;
-    let t = Instant::now();
-    for d in schema.definitions() {
-        if !d.generics.is_empty() {
-            continue;
-        }
-        let key = match (d.section, &d.result) {
-            (Section::Types, Ty::Boxed { name }) => name.full(),
-            (Section::Functions, _) => format!("fn {}", d.name.full()),
-            _ => continue,
-        };
-        for all in [true, false] {
-            let mut bytes = d.id.to_le_bytes().to_vec();
-            synth.fields(d, &mut rng, 0, all, &mut bytes);
-            let again = dispatch::round_trip(&key, &bytes)
-                .unwrap_or_else(|| panic!("no Rust type for {key}"))
-                .unwrap_or_else(|e| panic!("Rust cannot read {} {}: {e}", d.name, hex(&bytes)));
-            assert_eq!(again, bytes, "Rust writes {} otherwise", d.name);
-            let _ = writeln!(corpus, "{key}\t{}\t{}", d.name.full(), hex(&bytes));
-            count += 1;
-        }
-    }
-    eprintln!(
-        "corpus: {count} values, {} bytes of hex, in {:.2} s",
-        corpus.len(),
-        t.elapsed().as_secs_f64()
-    );
+    let (corpus, count) = rust_corpus(&api);
     let Some(python) = python(&[]) else { return };
     let dir = tempfile::tempdir().unwrap();
     generate_python(&api, &dir.path().join("api"), Some(228));
@@ -573,11 +542,71 @@ fn rust_and_python_agree_byte_for_byte() {
     assert_eq!(checked, count, "Python wrote back every value");
 }
 
+/// The Rust half of the test above, which runs without Python: every constructor and
+/// function's canonical bytes read by the Rust bindings and written back the same.
+#[test]
+#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference schemas")]
+fn rust_writes_back_every_value_of_api_tl_as_read() {
+    let Some(api) = api_tl() else { return };
+    let (_, count) = rust_corpus(&api);
+    assert!(count > 2_000, "{count} values");
+}
+
+/// The corpus (`key\tname\thex` lines) and its number of values, each read and written again
+/// by Rust with the same bytes; checks that tests/python/dispatch.rs is what api.tl gives.
+fn rust_corpus(api: &Path) -> (String, usize) {
+    let dispatch_file = common::root().join("tests/python/dispatch.rs");
+    let source = dispatch_source(api);
+    if std::env::var("TLGEN_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(&dispatch_file, &source).unwrap();
+    }
+    assert!(
+        std::fs::read_to_string(&dispatch_file).is_ok_and(|s| s == source),
+        "tests/python/dispatch.rs differs from what api.tl gives: run \
+         `TLGEN_BLESS=1 cargo test --test python rust_writes_back` and build again"
+    );
+    let schema = load_api(api);
+    let synth = Synth::new(&schema);
+    let mut rng = Rng(0x7f4a_7c15_9e37_79b9);
+    let mut corpus = String::new();
+    let mut count = 0;
+    let t = Instant::now();
+    for d in schema.definitions() {
+        if !d.generics.is_empty() {
+            continue;
+        }
+        let key = match (d.section, &d.result) {
+            (Section::Types, Ty::Boxed { name }) => name.full(),
+            (Section::Functions, _) => format!("fn {}", d.name.full()),
+            _ => continue,
+        };
+        for all in [true, false] {
+            let mut bytes = d.id.to_le_bytes().to_vec();
+            synth.fields(d, &mut rng, 0, all, &mut bytes);
+            let again = dispatch::round_trip(&key, &bytes)
+                .unwrap_or_else(|| panic!("no Rust type for {key}"))
+                .unwrap_or_else(|e| panic!("Rust cannot read {} {}: {e}", d.name, hex(&bytes)));
+            assert_eq!(again, bytes, "Rust writes {} otherwise", d.name);
+            let _ = writeln!(corpus, "{key}\t{}\t{}", d.name.full(), hex(&bytes));
+            count += 1;
+        }
+    }
+    eprintln!(
+        "corpus: {count} values, {} bytes of hex, in {:.2} s",
+        corpus.len(),
+        t.elapsed().as_secs_f64()
+    );
+    (corpus, count)
+}
+
 /// Inputs built to cost far more memory or stack than their length (the runtime's bounds tests'
 /// shapes), truncations and bit flips of valid values, and random bytes: the Python decoder
 /// raises `DecodeError` and nothing else, within the nesting limit.
 #[test]
-#[cfg_attr(tlgen_shared_missing, ignore = "needs ../shared: reference schemas")]
+#[cfg_attr(
+    tlgen_python_missing,
+    ignore = "needs .venv/bin/python (bash .ci/run makes it) or TLGEN_PYTHON; then touch build.rs"
+)]
 fn python_decoder_raises_only_decode_errors() {
     let Some(python) = python(&[]) else { return };
     let dir = tempfile::tempdir().unwrap();
