@@ -293,6 +293,131 @@ async fn a_question_the_server_never_answers_falls_back_to_the_same_msg_id() {
     .await;
 }
 
+/// Waits until `done` holds, looking every 5 ms, for at most 10 s.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "waited 10 s for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_unacknowledged_call_too_old_for_its_msg_id_may_have_run_and_is_not_sent_again() {
+    bounded(async {
+        // The third request run on the first connection is acknowledged, not answered, and the
+        // connection closes: ECHO 0, then the call that ages (ECHO 1), then ECHO 2.
+        let faults = Faults {
+            ack_then_drop: Some(3),
+            ..Faults::default()
+        };
+        let (server, client) = setup(faults).await;
+        let b = body(b"ECHO", 0);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+
+        // The call runs; its acknowledgement and its answer are lost on the way back.
+        server.change_faults(|f| f.lose_outgoing = true);
+        let c = client.clone();
+        let old = tokio::spawn(async move { c.send_raw(body(b"ECHO", 1)).await });
+        until("the server to run the call", || {
+            server.stats().executed.len() == 2
+        })
+        .await;
+        // An hour passes on the server's clock (none on the client's) and the way back works
+        // again. The next call's msg_id is an hour behind: refused (bad_msg_notification 16),
+        // the client takes the server's time from the notice and sends it under a new id; by
+        // that clock the first call's msg_id is an hour old.
+        server.change_faults(|f| {
+            f.lose_outgoing = false;
+            f.clock_offset = 3600;
+        });
+        let c = client.clone();
+        let next = tokio::spawn(async move { c.send_raw(body(b"ECHO", 2)).await });
+
+        // After the reconnection the first call, never acknowledged, is past RESEND_MAX_AGE:
+        // the server would refuse its msg_id, and a new one could run it twice.
+        match old.await.unwrap() {
+            Err(InvocationError::MayHaveRun { reason }) => {
+                assert_eq!(reason, "too old to be sent again under its msg_id");
+            }
+            other => panic!("expected MayHaveRun, got {other:?}"),
+        }
+        // The second, acknowledged on the first connection, is asked about and answered.
+        assert_eq!(next.await.unwrap().unwrap(), body(b"ECHO", 2));
+
+        let stats = server.stats();
+        assert_eq!(stats.connections, 2, "{stats:?}");
+        assert_eq!(stats.repeated, 0, "nothing came again: {stats:?}");
+        // The old call ran once, under its first msg_id, and never again under another.
+        assert_each_ran_once(&server, 3);
+        let mine = client.stats();
+        assert_eq!(
+            (mine.may_have_run, mine.resent, mine.asked, mine.connections),
+            (1, 0, 1, 2),
+            "{mine:?}"
+        );
+        assert_eq!(mine.in_flight, 0, "{mine:?}");
+        // The session goes on, on the server's clock.
+        let b = body(b"ECHO", 3);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+        assert_each_ran_once(&server, 4);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_second_drop_while_the_question_is_out_loses_no_call_and_runs_none_twice() {
+    bounded(async {
+        // First connection: the calls are acknowledged, not answered, and the connection
+        // closes. Second: the msgs_state_req about them arrives and the connection closes
+        // before it is answered. Third: the server answers.
+        let faults = Faults {
+            ack_then_drop: Some(1),
+            drop_on_question: true,
+            ..Faults::default()
+        };
+        let (server, client) = setup(faults).await;
+        const CALLS: u64 = 20;
+        let mut calls = tokio::task::JoinSet::new();
+        for i in 0..CALLS {
+            let client = client.clone();
+            calls.spawn(async move {
+                let b = body(b"ECHO", i);
+                (client.send_raw(b.clone()).await, b)
+            });
+        }
+        let mut answered = 0;
+        while let Some(r) = calls.join_next().await {
+            let (answer, sent) = r.unwrap();
+            assert_eq!(answer.unwrap(), sent, "each call gets its own answer");
+            answered += 1;
+        }
+        assert_eq!(answered, CALLS);
+
+        let stats = server.stats();
+        assert_each_ran_once(&server, CALLS as usize);
+        assert_eq!(stats.connections, 3, "{stats:?}");
+        // One question on the second connection (lost with it), one on the third; the answers
+        // made on the first connection were asked for once.
+        assert_eq!(stats.state_requests, 2, "{stats:?}");
+        assert_eq!(stats.answer_requests, 1, "{stats:?}");
+        assert!(stats.answers_resent >= 1, "{stats:?}");
+        assert!(
+            states(&server).iter().all(|s| s & 0x47 == 0x44),
+            "only answered calls were asked about: {stats:?}"
+        );
+        let mine = client.stats();
+        assert_eq!(mine.connections, 3, "{mine:?}");
+        assert_eq!(mine.may_have_run, 0, "{mine:?}");
+        assert_eq!(mine.in_flight, 0, "{mine:?}");
+        // The acknowledged calls were asked about on both connections.
+        assert!(mine.asked >= 2, "{mine:?}");
+        let b = body(b"ECHO", CALLS);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn flood_waits_below_the_threshold_are_slept_through_and_above_it_returned() {
     bounded(async {

@@ -2,10 +2,11 @@
 //! runtime's sans-IO pieces (transport::accept, handshake::Server, Session::server), with the
 //! faults the tests need: a dropped connection with calls in flight, wrong salts, a clock off,
 //! garbage, a wrong msg_key, silence, a connection dropped after the acknowledgements and
-//! before the answers, answers that take their time. It keeps one server session per (auth
-//! key, session id) across connections, answers a repeated msg_id from its cache of answers,
-//! and answers `msgs_state_req`, `msg_resend_ans_req` and `msg_resend_req` as the
-//! service_messages_about_messages page says.
+//! before the answers, answers that take their time, a connection dropped with a
+//! `msgs_state_req` unanswered, answers lost on the way, a clock moved while connections are
+//! open. It keeps one server session per (auth key, session id) across connections, answers a
+//! repeated msg_id from its cache of answers, and answers `msgs_state_req`,
+//! `msg_resend_ans_req` and `msg_resend_req` as the service_messages_about_messages page says.
 #![allow(dead_code)]
 
 mod key;
@@ -189,7 +190,8 @@ pub enum Garbage {
 
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
-    /// Seconds the server's clock is ahead of the real one.
+    /// Seconds the server's clock is ahead of the real one (read again with each payload: it
+    /// may be moved while connections are open, see [`ScriptServer::change_faults`]).
     pub clock_offset: i64,
     /// New sessions expect a salt other than the one the key exchange gave.
     pub wrong_salt: bool,
@@ -210,6 +212,14 @@ pub struct Faults {
     /// `msgs_state_req` and `msg_resend_ans_req` are read and never answered (a server that
     /// does not implement them).
     pub ignore_questions: bool,
+    /// Once: the connection that receives a `msgs_state_req` closes before answering it (the
+    /// requests after it in its payload are received and not run; the answers to those before
+    /// it stay queued in the session for the next connection).
+    pub drop_on_question: bool,
+    /// Everything the sessions send is lost on the way (the key exchange is not affected):
+    /// requests run and are answered, and their acknowledgements and answers are packed and
+    /// never written (set and cleared with [`ScriptServer::change_faults`]).
+    pub lose_outgoing: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -380,6 +390,12 @@ impl ScriptServer {
         self.state.lock().unwrap().stats.clone()
     }
 
+    /// Changes the faults while the server runs; the open connections see the change with the
+    /// next payload they handle.
+    pub fn change_faults(&self, change: impl FnOnce(&mut Faults)) {
+        change(&mut self.state.lock().unwrap().faults);
+    }
+
     /// Stops (or resumes) sending anything: requests are read and dropped.
     pub fn set_silent(&self, silent: bool) {
         self.silent.store(silent, Ordering::SeqCst);
@@ -541,6 +557,8 @@ fn process(
     out: &mut Vec<u8>,
     garbage: &mut Option<Garbage>,
 ) -> Option<Step> {
+    // The clock may have been moved since the last payload (ScriptServer::change_faults).
+    conn.offset = state.lock().unwrap().faults.clock_offset;
     let offset = conn.offset;
     let clock = move || i64::try_from(unix_now().as_secs()).unwrap() + offset;
     if data.len() >= 8 && data[..8] == [0; 8] {
@@ -660,6 +678,14 @@ fn process(
         } else if id == types::MsgsStateReq::CONSTRUCTOR_ID {
             let req = types::MsgsStateReq::from_bytes(&body).ok()?;
             st.stats.state_requests += 1;
+            if st.faults.drop_on_question {
+                st.faults.drop_on_question = false;
+                // Close before answering; the rest of the payload was received and not run.
+                for (msg_id, body) in requests {
+                    sess.unrun.insert(msg_id, body);
+                }
+                return None;
+            }
             if !st.faults.ignore_questions {
                 sess.push_states(now, msg_id, &req.msg_ids, &mut st.stats);
             }
@@ -735,7 +761,11 @@ fn process(
     if quiet {
         return Some(Step::Go);
     }
+    let lost = st.faults.lose_outgoing;
     while let Some(packet) = sess.session.pack(now, &mut fill).ok()? {
+        if lost {
+            continue;
+        }
         let mut payload = packet.payload;
         if *garbage == Some(Garbage::WrongMsgKey) {
             payload[12] ^= 0x40;
@@ -763,10 +793,14 @@ fn process(
 fn due_answers(conn: &mut Conn, state: &Mutex<State>, out: &mut Vec<u8>) -> Option<()> {
     let key = conn.session?;
     let mut st = state.lock().unwrap();
-    let sess = st.sessions.get_mut(&key)?;
     let now = shifted(conn.offset);
+    let lost = st.faults.lose_outgoing;
+    let sess = st.sessions.get_mut(&key)?;
     if sess.push_due(now) {
         while let Some(packet) = sess.session.pack(now, &mut fill).ok()? {
+            if lost {
+                continue;
+            }
             conn.codec.send(&packet.payload, false, out).ok()?;
         }
     }
