@@ -43,7 +43,11 @@ class LoopbackStorage(SQLiteStorage):
 
 
 async def main() -> None:
-    workdir = tempfile.mkdtemp(prefix="tlgen-kurigram-")
+    with tempfile.TemporaryDirectory(prefix="tlgen-kurigram-") as workdir:
+        await run(workdir)
+
+
+async def run(workdir: str) -> None:
     app = Client(
         "kurigram",
         api_id=12345,
