@@ -128,7 +128,10 @@ mod tests {
         let lifted = format(source).unwrap();
         let whole = unparse(source).unwrap();
         assert_eq!(lifted, whole);
-        assert!(lifted.contains("    /// Second.\n    /// More.\n"), "{lifted}");
+        assert!(
+            lifted.contains("    /// Second.\n    /// More.\n"),
+            "{lifted}"
+        );
     }
 
     #[test]

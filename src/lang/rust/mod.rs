@@ -265,7 +265,6 @@ fn filled(items: &[String], filler: &str) -> String {
     all.join(", ")
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
