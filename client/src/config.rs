@@ -89,6 +89,11 @@ pub struct Config {
     pub request_timeout: Duration,
     /// How long opening a connection (TCP and, if needed, the key exchange) may take. Default 10 s.
     pub connect_timeout: Duration,
+    /// How many times [`Client::connect`](crate::Client::connect) tries to open the first
+    /// connection when it fails with an IO, transport or timeout error, waiting the
+    /// [`Config::reconnect`] delays between tries (each try bounded by `connect_timeout`).
+    /// Default 3; 1 fails at the first error.
+    pub connect_attempts: u32,
     /// `FLOOD_WAIT_X` (and other 420 `*_WAIT_X`) up to this long are slept through and the
     /// call is sent again; longer ones are returned. Default 60 s.
     pub flood_sleep_threshold: Duration,
@@ -130,6 +135,7 @@ impl Config {
             wrap_first: None,
             request_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
+            connect_attempts: 3,
             flood_sleep_threshold: Duration::from_secs(60),
             server_error_retries: 3,
             reconnect: Backoff::default(),
@@ -153,6 +159,7 @@ impl fmt::Debug for Config {
             .field("wrap_first", &self.wrap_first.is_some())
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
+            .field("connect_attempts", &self.connect_attempts)
             .field("flood_sleep_threshold", &self.flood_sleep_threshold)
             .field("server_error_retries", &self.server_error_retries)
             .field("reconnect", &self.reconnect)

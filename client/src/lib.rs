@@ -32,7 +32,10 @@
 //! the connection after [`Config::disconnect_delay`] without pings.
 //!
 //! The auth key of each DC is kept in the [`SessionStore`](tlgen_session::SessionStore); a
-//! client started again reuses it and makes no new key exchange.
+//! client started again reuses it and makes no new key exchange. [`Client::connect`] tries the
+//! first connection up to [`Config::connect_attempts`] times (3 by default) when it fails with
+//! an IO, transport or timeout error, waiting the [`Config::reconnect`] delays in between; a
+//! store or key-exchange error is returned at once.
 //!
 //! # No call is lost, none runs twice
 //!

@@ -159,27 +159,7 @@ impl Task {
         updates: UpdateSender,
         counters: Arc<Counters>,
     ) -> Result<(Self, Link), InvocationError> {
-        let stored = config.store.dc(config.dc_id)?.and_then(|e| e.auth_key);
-        let connect = async {
-            let mut link = conn::open(&config.addr, config.transport, config.dc_id).await?;
-            let session = match stored {
-                Some(key) => {
-                    info!(dc = config.dc_id, "reusing the stored auth key");
-                    // Salt and clock offset unknown: the server corrects both on first use.
-                    new_session(MessageKey::new(key), 0, 0, &config.session)
-                }
-                None => {
-                    let key = conn::exchange_key(&mut link, &config.rsa_keys, config.dc_id).await?;
-                    counters.key_exchanges.fetch_add(1, Ordering::Relaxed);
-                    save_key(&*config.store, config.dc_id, &config.addr, &key);
-                    session_from(&key, &config.session)
-                }
-            };
-            Ok::<_, InvocationError>((link, session))
-        };
-        let (link, session) = timeout(config.connect_timeout, connect)
-            .await
-            .map_err(|_| InvocationError::Timeout)??;
+        let (link, session) = first_connection(config, &counters).await?;
         let task = Self {
             dc_id: config.dc_id,
             addr: config.addr.clone(),
@@ -954,6 +934,56 @@ impl Task {
             self.asking.clear();
         }
         Ok(link)
+    }
+}
+
+/// The first connection of [`Client::connect`](crate::Client::connect): up to
+/// `config.connect_attempts` tries, each bounded by `connect_timeout`, with the reconnection
+/// delays between them. Only failures that another try may mend (IO, transport, timeout) are
+/// tried again; a store or key-exchange error is returned at once.
+async fn first_connection(
+    config: &Config,
+    counters: &Counters,
+) -> Result<(Link, Session), InvocationError> {
+    let attempts = config.connect_attempts.max(1);
+    let mut delay = config.reconnect.initial;
+    let mut attempt = 1;
+    loop {
+        let connect = async {
+            // Read again each time: a failed try may have stored a new key.
+            let stored = config.store.dc(config.dc_id)?.and_then(|e| e.auth_key);
+            let mut link = conn::open(&config.addr, config.transport, config.dc_id).await?;
+            let session = match stored {
+                Some(key) => {
+                    info!(dc = config.dc_id, "reusing the stored auth key");
+                    // Salt and clock offset unknown: the server corrects both on first use.
+                    new_session(MessageKey::new(key), 0, 0, &config.session)
+                }
+                None => {
+                    let key = conn::exchange_key(&mut link, &config.rsa_keys, config.dc_id).await?;
+                    counters.key_exchanges.fetch_add(1, Ordering::Relaxed);
+                    save_key(&*config.store, config.dc_id, &config.addr, &key);
+                    session_from(&key, &config.session)
+                }
+            };
+            Ok::<_, InvocationError>((link, session))
+        };
+        let error = match timeout(config.connect_timeout, connect).await {
+            Ok(Ok(ready)) => return Ok(ready),
+            Ok(Err(e)) => e,
+            Err(_) => InvocationError::Timeout,
+        };
+        let transient = matches!(
+            error,
+            InvocationError::Io(_) | InvocationError::Transport(_) | InvocationError::Timeout
+        );
+        if !transient || attempt >= attempts {
+            return Err(error);
+        }
+        warn!(dc = config.dc_id, attempt, %error, ?delay, "connecting failed; trying again");
+        sleep(delay).await;
+        delay = (delay * 2).min(config.reconnect.max);
+        attempt += 1;
     }
 }
 

@@ -802,3 +802,68 @@ async fn calls_sent_before_the_server_vanished_may_have_run_and_later_ones_did_n
     })
     .await;
 }
+
+/// A TCP relay to `target` on 127.0.0.1 that closes the first `refuse` connections as soon as
+/// they are accepted; returns its address and how many connections it accepted.
+async fn flaky_relay(
+    target: String,
+    refuse: usize,
+) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            if count.fetch_add(1, Ordering::SeqCst) < refuse {
+                drop(inbound);
+                continue;
+            }
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test]
+async fn connect_tries_again_after_a_failed_first_connection_and_stops_at_its_limit() {
+    bounded(async {
+        let server = ScriptServer::start(scripted(), Faults::default()).await;
+        // Two connections closed at once, then a working one: the default three tries get
+        // through, and the call goes over the third connection.
+        let (addr, accepted) = flaky_relay(server.addr(), 2).await;
+        let mut config = server.config(2, MemoryStore::new());
+        config.addr = addr;
+        let client = Client::connect(config).await.unwrap();
+        let b = body(b"ECHO", 1);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+        assert_each_ran_once(&server, 1);
+
+        // One try only: the first closed connection is the answer.
+        let (addr, accepted) = flaky_relay(server.addr(), 1).await;
+        let mut config = server.config(2, MemoryStore::new());
+        config.addr = addr;
+        config.connect_attempts = 1;
+        match Client::connect(config).await {
+            Err(InvocationError::Io(_) | InvocationError::Transport(_)) => {}
+            Err(other) => panic!("expected an IO or transport error, got {other}"),
+            Ok(_) => panic!("connected through a relay that closes every connection"),
+        }
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        // More refusals than tries: the last error comes back after exactly that many.
+        let (addr, accepted) = flaky_relay(server.addr(), 10).await;
+        let mut config = server.config(2, MemoryStore::new());
+        config.addr = addr;
+        assert!(Client::connect(config).await.is_err());
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+    })
+    .await;
+}
