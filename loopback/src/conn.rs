@@ -127,6 +127,8 @@ struct Conn {
     /// Encrypted payloads received and sent (for the drop faults).
     received: u32,
     sent: u32,
+    /// An API request ran for the payload being handled (for [`Faults::lose_session`]).
+    ran_request: bool,
     disconnect_at: Option<Instant>,
     bound: Option<(i64, i64)>,
     out: Vec<u8>,
@@ -155,6 +157,7 @@ pub(crate) async fn run(
         handshakes: 0,
         last_plain_id: 0,
         received: 0,
+        ran_request: false,
         sent: 0,
         disconnect_at: None,
         bound: None,
@@ -419,8 +422,12 @@ impl Conn {
         let ids = message_ids(&opened);
         let mut answers = Vec::new();
         let mut fresh = BTreeSet::new();
+        self.ran_request = false;
         let replay = match slot.session.unpack(now, data) {
             Ok(events) => {
+                // The payload that made the session announce itself (new_session_created):
+                // the session knows nothing of the messages sent before it.
+                slot.first_msg_id.get_or_insert(opened.header.msg_id);
                 for event in events {
                     if let Event::Message { msg_id, body } = event {
                         fresh.insert(msg_id);
@@ -472,11 +479,19 @@ impl Conn {
                 _ => answer.push(&mut slot.session, now, req_msg_id),
             }
         }
-        let drop_now = faults.drop_after == Some(self.received);
+        let lose_session = self.ran_request
+            && self
+                .shared
+                .with_faults(self.id, |f| std::mem::take(&mut f.lose_session));
+        let drop_now = faults.drop_after == Some(self.received) || lose_session;
         self.flush(&mut slot.session, now, drop_now);
         if drop_now {
             tracing::debug!(id = self.id, "fault: dropping the connection");
             self.close = true;
+        }
+        if lose_session {
+            tracing::debug!(id = self.id, "fault: forgetting the session");
+            self.shared.destroy_session(key_id, session_id);
         }
     }
 
@@ -588,7 +603,10 @@ impl Conn {
                     Err(_) => return,
                 }
             }
-            _ => self.execute((key_id, session_id), msg_id, body, faults, now),
+            _ => {
+                self.ran_request = true;
+                self.execute((key_id, session_id), msg_id, body, faults, now)
+            }
         };
         slot.remember(msg_id, answer.clone());
         answers.push((msg_id, answer));
@@ -827,6 +845,10 @@ fn msg_state(slot: &SessionSlot, msg_id: i64, now: i64) -> u8 {
         // At or below an answer the cache let go of: it may have been received and run, and
         // the server cannot tell.
         None if msg_id <= slot.forgotten_up_to => MsgState::NOTHING_KNOWN,
+        // Sent before the first message of this session (one the server created anew for a
+        // session id it did not know, e.g. after losing its sessions): whatever became of it
+        // went with the old session, if there was one.
+        None if slot.first_msg_id.is_some_and(|first| msg_id < first) => MsgState::NOTHING_KNOWN,
         None => {
             let time = msg_id >> 32;
             if time > now + 30 {

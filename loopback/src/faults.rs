@@ -49,6 +49,12 @@ pub struct Faults {
     pub transport_error: Option<u32>,
     /// Read and drop everything received, answer nothing, keep the socket open.
     pub silent: bool,
+    /// Once: close the connection right after the next payload that runs an API request,
+    /// writing nothing of its answer (acks included), and forget the connection's session, as
+    /// a server that lost its sessions would. The requests ran; the client, coming back with
+    /// the same session id, gets `new_session_created` and "nothing known" (1) for the msg_ids
+    /// it sent before. Cleared once used.
+    pub lose_session: bool,
     /// Called with the method's constructor id and the innermost query for every request
     /// before the service; its `Some` answer replaces the service's (the service is not
     /// called).
@@ -77,6 +83,7 @@ impl fmt::Debug for Faults {
             .field("wrong_msg_key", &self.wrong_msg_key)
             .field("transport_error", &self.transport_error)
             .field("silent", &self.silent)
+            .field("lose_session", &self.lose_session)
             .field("intercept", &self.intercept.is_some())
             .finish()
     }
@@ -95,6 +102,7 @@ impl Faults {
             && self.wrong_msg_key == 0
             && self.transport_error.is_none()
             && !self.silent
+            && !self.lose_session
             && self.intercept.is_none()
     }
 

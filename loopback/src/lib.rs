@@ -50,7 +50,9 @@
 //! stays good for 30 minutes; `get_future_salts` lists the coming ones), `ping`,
 //! `ping_delay_disconnect` (the connection closes when the delay passes without another one),
 //! `msgs_state_req` (answered with `msgs_state_info`, which needs no ack: 4+32+64 for a
-//! request answered, 1 for one at or below an answer the cache let go of or older than 300 s,
+//! request answered, 1 for one at or below an answer the cache let go of, older than 300 s,
+//! or sent before the session's first message (the `first_msg_id` of its
+//! `new_session_created`: a session the server made anew knows nothing of what came before),
 //! 2 or 3 for one never received), `msg_resend_ans_req` (the cached answers to the listed
 //! requests again, then their `msgs_state_info`), `msg_resend_req` (the server's own
 //! unacknowledged messages again under their ids; `msgs_state_info` when one is not kept),

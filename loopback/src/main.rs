@@ -150,6 +150,7 @@ async fn serve(args: Args) -> Result<(), String> {
         wrong_msg_key: args.wrong_msg_key,
         transport_error: args.transport_error,
         silent: args.silent,
+        lose_session: false,
         intercept: None,
     };
     let server = Server::builder()

@@ -435,6 +435,10 @@ pub(crate) struct SessionSlot {
     /// The highest msg_id whose answer the cache let go of (0 before any): asked about an id
     /// up to it that it does not hold, the server says it knows nothing.
     pub forgotten_up_to: i64,
+    /// The outer msg_id of the first payload the session took (the `first_msg_id` of its
+    /// `new_session_created`), `None` before: asked about a lower id that it does not hold,
+    /// the server says it knows nothing (the message belongs to a session it does not have).
+    pub first_msg_id: Option<i64>,
 }
 
 pub(crate) struct SessionHandle {
@@ -629,6 +633,7 @@ impl Shared {
                 requests: BTreeMap::new(),
                 cached_bytes: 0,
                 forgotten_up_to: 0,
+                first_msg_id: None,
             }),
         });
         let of_key: Vec<(i64, u64)> = sessions

@@ -101,9 +101,11 @@ async fn msgs_state_req_is_answered_with_msgs_state_info() {
     let mut client = Client::connect(&server, 1, TRANSPORT).await;
     let answered = client.push(&echo(1));
     client.result(answered).await.unwrap();
-    let unknown = client_msg_id(0) - (10 << 32); // 10 s ago, never sent
+    let unknown = client_msg_id(0) + (1 << 32); // 1 s ahead, never sent
+                                                // 10 s ago: before the session's first message, so from a session the server does not have.
+    let before = client_msg_id(0) - (10 << 32);
     let req = types::MsgsStateReq {
-        msg_ids: vec![answered, unknown],
+        msg_ids: vec![answered, unknown, before],
     };
     let req_id = client.push(&req.to_bytes());
     client.flush().await;
@@ -115,7 +117,66 @@ async fn msgs_state_req_is_answered_with_msgs_state_info() {
     };
     let info = types::MsgsStateInfo::from_bytes(&body).unwrap();
     assert_eq!(info.req_msg_id, req_id);
-    assert_eq!(info.info, vec![4 | 32 | 64, 2]);
+    assert_eq!(info.info, vec![4 | 32 | 64, 2, 1]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_session_made_anew_knows_nothing_of_the_messages_sent_before_it() {
+    let (server, service) = start(1).await;
+    let mut client = Client::connect(&server, 1, TRANSPORT).await;
+    let ran = client.push(&echo(1));
+    assert_eq!(client.result(ran).await.unwrap(), echo(1));
+    let first = client
+        .wait_for(|e| matches!(e, Event::NewSession { .. }))
+        .await;
+    // Another session of the key destroys this one: the server forgets it, answers included.
+    let mut other = Client::with_key(
+        Conn::connect(server.addr(1), TRANSPORT).await,
+        client.key.clone(),
+    );
+    other.call(&echo(2)).await.unwrap();
+    other.push(
+        &functions::DestroySession {
+            session_id: client.session_id,
+        }
+        .to_bytes(),
+    );
+    other.flush().await;
+    let ok = types::DestroySessionOk {
+        session_id: client.session_id,
+    }
+    .to_bytes();
+    other
+        .wait_for(|e| matches!(e, Event::Message { body, .. } if *body == ok))
+        .await;
+    // The same session id again: the server makes a new session, which cannot tell whether
+    // the request sent before its first message ran (1, nothing known; sent again under its
+    // msg_id it would run again), and did not get one sent after it (2).
+    let unknown = client_msg_id(0) + (1 << 32);
+    let req = types::MsgsStateReq {
+        msg_ids: vec![ran, unknown],
+    };
+    let req_id = client.push(&req.to_bytes());
+    client.flush().await;
+    let second = client
+        .wait_for(|e| matches!(e, Event::NewSession { .. }))
+        .await;
+    assert_ne!(first, second);
+    let event = client
+        .wait_for(|e| matches!(e, Event::Message { body, .. } if body[..4] == types::MsgsStateInfo::CONSTRUCTOR_ID.to_le_bytes()))
+        .await;
+    let Event::Message { body, .. } = event else {
+        unreachable!()
+    };
+    let info = types::MsgsStateInfo::from_bytes(&body).unwrap();
+    assert_eq!(info.req_msg_id, req_id);
+    assert_eq!(
+        info.info,
+        vec![MsgState::NOTHING_KNOWN, MsgState::NOT_RECEIVED]
+    );
+    assert_eq!(server.stats().executions(ran), 1);
+    assert_eq!(service.calls.load(Ordering::SeqCst), 2);
     server.shutdown().await;
 }
 
@@ -125,7 +186,7 @@ async fn msg_resend_ans_req_sends_the_answers_again_without_running_them() {
     let mut client = Client::connect(&server, 1, TRANSPORT).await;
     let answered = client.push(&echo(1));
     assert_eq!(client.result(answered).await.unwrap(), echo(1));
-    let unknown = client_msg_id(0) - (10 << 32); // 10 s ago, never sent
+    let unknown = client_msg_id(0) + (1 << 32); // 1 s ahead, never sent
     let ask = client
         .session
         .push_answer_request(now(), vec![answered, unknown]);
@@ -224,7 +285,8 @@ async fn msg_resend_req_sends_the_servers_own_message_again_under_its_id() {
     .await;
 
     // A message the server does not keep (never sent): msgs_state_info instead.
-    let never = ((now().as_secs() as i64 - 10) << 32) | 3;
+    // 1 s ahead (an id from before the session's first message would be "nothing known").
+    let never = ((now().as_secs() as i64 + 1) << 32) | 3;
     let req = client.push(
         &types::MsgResendReq {
             msg_ids: vec![never],
