@@ -45,26 +45,30 @@
 //! 1. The connection is opened again (at once if the last one worked, then with a delay
 //!    doubling from [`Backoff::initial`] to [`Backoff::max`]). The **session stays the same**:
 //!    same auth key, same session id, same msg_id sequence.
-//! 2. Every call sent and **not acknowledged** is **sent again under its own msg_id** (inside a
-//!    container, whose id is new). A server that received it the first time recognizes the id
-//!    and does not run it again: it answers from what it answered the first time. A server
-//!    that never got it runs it now. Either way it runs once.
-//! 3. Every call the server **acknowledged and has not answered** is **asked about**, not sent
-//!    again: one `msgs_state_req` lists them all (one per 8192 calls). The server's
-//!    `msgs_state_info` decides each one. Answered already (received, +64): its answer is
-//!    asked for with `msg_resend_ans_req`, which carries only the msg_id. Received and still
-//!    running (no +64): the client waits for the answer. Certainly not received (2 or 3): it
-//!    goes again under its own msg_id. Nothing known (1, the server forgot it): it ends with
+//! 2. Every call sent and **not answered**, acknowledged or not, is **asked about**, not sent
+//!    again blindly: one `msgs_state_req` lists them all (one per 8192 calls). A call not
+//!    acknowledged may have run (its ack lost with the connection) or may never have arrived;
+//!    sent again under its msg_id it would run a second time on a server that lost the
+//!    session, so the server is asked first, as for the acknowledged ones.
+//! 3. The server's `msgs_state_info` decides each call. Answered already (received, +64): its
+//!    answer is asked for with `msg_resend_ans_req`, which carries only the msg_id. Received
+//!    and still running (no +64): the client waits for the answer. Certainly not received (2
+//!    or 3): it is **sent again under its own msg_id** (inside a container, whose id is new);
+//!    should the server have got it after all, it recognizes the id and answers from what it
+//!    answered instead of running it again. Nothing known (1: the server forgot it, or lost
+//!    the session and knows no message from before its new one): it ends with
 //!    [`InvocationError::MayHaveRun`]. A question the server leaves unanswered for
 //!    [`Config::ping_timeout`] (or refuses, or whose answers it says are coming and do not
-//!    come within that time) is given up: its calls go again under their own msg_ids, as in
-//!    rule 2. A question lost with another drop is asked again on the next connection.
+//!    come within that time) is given up: its calls go again under their own msg_ids. A
+//!    question lost with another drop is asked again on the next connection, for every call
+//!    still unanswered.
 //! 4. A call that cannot be sent again under its own id ends with
 //!    [`InvocationError::MayHaveRun`]: its msg_id is older than 240 s (the server only tells
-//!    ids apart within a 300 s window), the server refused the repeated message for a reason
-//!    only a new id would fix, the server no longer knows it (rule 3), the server lost the
-//!    auth key, or no connection came back after [`Backoff::attempts`] tries. It is never sent
-//!    under a new id, since that could run it twice.
+//!    ids apart within a 300 s window; such a call is not even asked about), the server
+//!    refused the repeated message for a reason only a new id would fix, the server no longer
+//!    knows it (rule 3), the server lost the auth key, or no connection came back after
+//!    [`Backoff::attempts`] tries. It is never sent under a new id, since that could run it
+//!    twice.
 //! 5. A call never sent (still queued, or waiting for a connection) is simply sent when the
 //!    connection is back, and fails with the network error if none comes back: it did not run.
 //! 6. A call whose caller stopped waiting ([`InvocationError::Timeout`], or the future
@@ -78,10 +82,13 @@
 //! connection drops, so nothing runs twice but the caller cannot tell a request that ran from
 //! one that never left. Here a call either gets its one answer or is reported as possibly run.
 //!
-//! What this cannot prevent: a server that lost the session itself (it sends
-//! `new_session_created` after the reconnection) no longer knows the ids and runs the repeated
-//! calls again; the client reports the new session on the updates stream
-//! ([`Update::NewSession`]) but cannot take the second run back.
+//! What this cannot prevent: a server that answers "not received" (2 or 3) for a message it
+//! did get, and has since forgotten, runs it again when it comes back under its msg_id; so
+//! does one that leaves the question unanswered or refuses it (rule 3's fallback) after losing
+//! the session. A server that lost the session and says so (`new_session_created`, then
+//! "nothing known" for the older ids) costs nothing more than [`InvocationError::MayHaveRun`]
+//! for the calls that were out; the client also reports the new session on the updates stream
+//! ([`Update::NewSession`]).
 //!
 //! # Errors and retries
 //!

@@ -89,8 +89,8 @@ struct Waiting {
     reply: Reply,
 }
 
-/// A question to the server about calls it acknowledged and has not answered, asked after a
-/// reconnection: `msgs_state_req`, or `msg_resend_ans_req` for answers it already made.
+/// A question to the server about calls sent and not answered, asked after a reconnection:
+/// `msgs_state_req`, or `msg_resend_ans_req` for answers it already made.
 struct Asking {
     /// The calls asked about (their msg_ids).
     calls: Vec<i64>,
@@ -318,9 +318,8 @@ impl Task {
         }
     }
 
-    /// Everything at the start of a connection: calls not acknowledged go again under their
-    /// ids, the server is asked about calls it acknowledged and has not answered, calls that
-    /// waited for the connection are queued.
+    /// Everything at the start of a connection: the server is asked about every call sent and
+    /// not answered (acknowledged or not), calls that waited for the connection are queued.
     fn start_connection(&mut self) {
         for id in std::mem::take(&mut self.internal) {
             self.session.forget(id);
@@ -330,42 +329,32 @@ impl Task {
             self.session.forget(id);
         }
         let server_now = self.session.server_now(unix_now());
-        let again = self.session.requeue_unacked();
-        let mut resent = 0u64;
-        for id in again {
+        // Not acknowledged: the server may have run it (its ack lost with the connection) or
+        // never got it. Sent again under its id it would run again on a server that lost the
+        // session, so it is asked about like the acknowledged ones; one too old to go again
+        // under its id may have run.
+        let unacked: Vec<i64> = self.session.unacked().collect();
+        let mut ask = Vec::with_capacity(unacked.len());
+        for id in unacked {
             let age = server_now.saturating_sub(id >> 32);
-            match self.pending.get_mut(&id) {
-                Some(_) if age > RESEND_MAX_AGE => {
-                    self.session.forget(id);
-                    self.fail(
-                        id,
-                        InvocationError::MayHaveRun {
-                            reason: "too old to be sent again under its msg_id",
-                        },
-                    );
-                }
-                Some(p) => {
-                    p.resent = true;
-                    resent += 1;
-                }
-                None => {
-                    self.session.forget(id);
-                }
+            if !self.pending.contains_key(&id) {
+                self.session.forget(id);
+            } else if age > RESEND_MAX_AGE {
+                self.session.forget(id);
+                self.fail(
+                    id,
+                    InvocationError::MayHaveRun {
+                        reason: "too old to be sent again under its msg_id",
+                    },
+                );
+            } else {
+                ask.push(id);
             }
-        }
-        if resent > 0 {
-            self.counters.resent.fetch_add(resent, Ordering::Relaxed);
-            info!(
-                dc = self.dc_id,
-                count = resent,
-                "sending unacknowledged calls again under their msg_ids"
-            );
         }
         // Acknowledged and not answered: the server has them. Sent again they would only be
         // answered from its cache; asking says which were answered, which still run, and
         // which it no longer knows.
         let awaiting: Vec<i64> = self.session.awaiting_answer().collect();
-        let mut ask = Vec::with_capacity(awaiting.len());
         for id in awaiting {
             if self.pending.contains_key(&id) {
                 ask.push(id);
@@ -374,13 +363,14 @@ impl Task {
             }
         }
         if !ask.is_empty() {
+            ask.sort_unstable();
             self.counters
                 .asked
                 .fetch_add(ask.len() as u64, Ordering::Relaxed);
             info!(
                 dc = self.dc_id,
                 count = ask.len(),
-                "asking about acknowledged, unanswered calls (msgs_state_req)"
+                "asking about calls sent and not answered (msgs_state_req)"
             );
             self.ask(ask, false);
         }
@@ -523,8 +513,8 @@ impl Task {
         }
     }
 
-    /// Sends call `msg_id`, which the server acknowledged before, again under its own msg_id;
-    /// one too old for that may have run.
+    /// Sends call `msg_id`, sent before (acknowledged or not), again under its own msg_id; one
+    /// too old for that may have run.
     fn send_again(&mut self, msg_id: i64, server_now: i64) {
         let age = server_now.saturating_sub(msg_id >> 32);
         let reason = if age > RESEND_MAX_AGE {

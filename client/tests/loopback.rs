@@ -97,20 +97,22 @@ async fn a_thousand_calls_over_one_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_connection_with_100_calls_in_flight() {
     bounded(async {
-        // The connection closes after its second encrypted payload: the requests in it ran,
-        // their answers were never written.
-        let faults = Faults {
-            drop_after: Some(2),
-            ..Faults::default()
-        };
-        let server = server(1, faults).await;
+        // The first connection closes after its second encrypted payload: the requests in it
+        // ran, their answers (and acks) were never written. The calls are asked about on the
+        // next connection; the answers come in reply to its second payload.
+        let server = server(1, Faults::default()).await;
         let client = Client::connect(config(&server, MemoryStore::new()))
             .await
             .unwrap();
-        server.set_faults(Faults {
+        let conns = server.connections();
+        let [conn] = &conns[..] else {
+            panic!("one connection: {conns:?}");
+        };
+        let drop = Faults {
             drop_after: Some(2),
             ..Faults::default()
-        });
+        };
+        assert!(server.set_connection_faults(conn.id, Some(drop)));
         many(&client, 0, 100).await;
         assert_each_ran_once(&server, 100);
         assert!(server.stats().answers_replayed > 0, "{:?}", server.stats());
@@ -167,6 +169,49 @@ async fn an_acknowledged_call_whose_answer_was_held_back_is_asked_about() {
         assert_each_ran_once(&server, 1);
         // The answer came from the cache, asked for with msg_resend_ans_req.
         assert_eq!(server.stats().answers_replayed, 1, "{:?}", server.stats());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_call_run_by_a_server_that_then_lost_the_session_may_have_run_and_ran_once() {
+    bounded(async {
+        let server = server(1, Faults::default()).await;
+        let client = Client::connect(config(&server, MemoryStore::new()))
+            .await
+            .unwrap();
+        assert_eq!(client.send_raw(body(0)).await.unwrap(), body(0));
+        // The next payload that runs a request is handled and nothing of its answer (the ack
+        // included) is written; the connection closes and the server forgets the session.
+        let conns = server.connections();
+        let [conn] = &conns[..] else {
+            panic!("one connection: {conns:?}");
+        };
+        let lose = Faults {
+            lose_session: true,
+            ..Faults::default()
+        };
+        assert!(server.set_connection_faults(conn.id, Some(lose)));
+        // Not acknowledged, so asked about on the next connection; the session the server
+        // makes anew for the same id knows nothing of it (1), and sent again it would run
+        // again.
+        match client.send_raw(body(1)).await {
+            Err(InvocationError::MayHaveRun { reason }) => {
+                assert!(reason.contains("no longer knows"), "{reason}");
+            }
+            other => panic!("expected MayHaveRun, got {other:?}"),
+        }
+        assert_each_ran_once(&server, 2);
+        let mine = client.stats();
+        assert_eq!(
+            (mine.asked, mine.resent, mine.may_have_run, mine.connections),
+            (1, 0, 1, 2),
+            "{mine:?}"
+        );
+        // The new session works.
+        assert_eq!(client.send_raw(body(2)).await.unwrap(), body(2));
+        assert_each_ran_once(&server, 3);
+        assert_eq!(server.stats().answers_replayed, 0, "{:?}", server.stats());
     })
     .await;
 }

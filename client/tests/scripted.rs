@@ -12,6 +12,7 @@ use common::{
 };
 use tlgen_client::{CallOptions, Client, InvocationError, Update};
 use tlgen_runtime::mtproto::schema::{enums, functions, types};
+use tlgen_runtime::mtproto::session::MsgState;
 use tlgen_runtime::Serializable;
 use tlgen_session::SessionStore;
 
@@ -153,9 +154,8 @@ async fn a_dropped_connection_with_100_calls_in_flight_loses_none_and_runs_none_
         assert_eq!(answered, 100);
         let stats = server.stats();
         assert_each_ran_once(&server, 100);
-        // Those the server had not acknowledged came again and were answered from the cache;
-        // those it had acknowledged (in an earlier payload) were asked about and their
-        // answers asked for: none ran twice.
+        // All were asked about: the answers of those the server ran were asked for, those it
+        // never ran (2, not received) came again under their ids: none ran twice.
         assert!(
             stats.answered_from_cache + stats.answers_resent >= 60,
             "{stats:?}"
@@ -402,18 +402,78 @@ async fn a_second_drop_while_the_question_is_out_loses_no_call_and_runs_none_twi
         assert_eq!(stats.state_requests, 2, "{stats:?}");
         assert_eq!(stats.answer_requests, 1, "{stats:?}");
         assert!(stats.answers_resent >= 1, "{stats:?}");
+        // Answered calls, and calls that went in a later payload of the first connection,
+        // which the server never read (2, not received: sent again under their ids).
         assert!(
-            states(&server).iter().all(|s| s & 0x47 == 0x44),
-            "only answered calls were asked about: {stats:?}"
+            states(&server)
+                .iter()
+                .all(|&s| s & 0x47 == 0x44 || s == MsgState::NOT_RECEIVED),
+            "only answered or never received calls were asked about: {stats:?}"
         );
         let mine = client.stats();
         assert_eq!(mine.connections, 3, "{mine:?}");
         assert_eq!(mine.may_have_run, 0, "{mine:?}");
         assert_eq!(mine.in_flight, 0, "{mine:?}");
-        // The acknowledged calls were asked about on both connections.
+        // The calls were asked about on both connections.
         assert!(mine.asked >= 2, "{mine:?}");
         let b = body(b"ECHO", CALLS);
         assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_run_by_a_server_that_then_lost_the_session_may_have_run_and_ran_once() {
+    bounded(async {
+        // The server runs the calls; their acknowledgements (for the last payload) and answers
+        // are lost with the connection, and the server forgets the session. The client comes
+        // back under the same session id to a new session, which knows nothing of them.
+        const CALLS: u64 = 5;
+        let faults = Faults {
+            drop_after: Some(CALLS as usize),
+            forget_session_on_drop: true,
+            ..Faults::default()
+        };
+        let (server, client) = setup(faults).await;
+        let mut updates = client.updates().unwrap();
+        assert_eq!(next(&mut updates).await, Update::NewSession);
+        let mut calls = tokio::task::JoinSet::new();
+        for i in 0..CALLS {
+            let client = client.clone();
+            calls.spawn(async move { client.send_raw(body(b"ECHO", i)).await });
+        }
+        while let Some(r) = calls.join_next().await {
+            match r.unwrap() {
+                Err(InvocationError::MayHaveRun { reason }) => {
+                    assert!(reason.contains("no longer knows"), "{reason}");
+                }
+                other => panic!("expected MayHaveRun, got {other:?}"),
+            }
+        }
+        // The new session announced itself.
+        assert_eq!(next(&mut updates).await, Update::NewSession);
+        let stats = server.stats();
+        assert_eq!(stats.connections, 2, "{stats:?}");
+        assert_eq!(stats.repeated, 0, "none came again: {stats:?}");
+        assert_eq!(stats.answer_requests, 0, "{stats:?}");
+        assert_eq!(
+            states(&server),
+            [MsgState::NOTHING_KNOWN; CALLS as usize],
+            "{stats:?}"
+        );
+        // Each ran once, on the first connection, and never again.
+        assert_each_ran_once(&server, CALLS as usize);
+        let mine = client.stats();
+        assert_eq!(
+            (mine.asked, mine.resent, mine.may_have_run, mine.connections),
+            (CALLS, 0, CALLS, 2),
+            "{mine:?}"
+        );
+        assert_eq!(mine.in_flight, 0, "{mine:?}");
+        // The new session works.
+        let b = body(b"ECHO", CALLS);
+        assert_eq!(client.send_raw(b.clone()).await.unwrap(), b);
+        assert_each_ran_once(&server, CALLS as usize + 1);
     })
     .await;
 }

@@ -4,7 +4,9 @@
 //! garbage, a wrong msg_key, silence, a connection dropped after the acknowledgements and
 //! before the answers, answers that take their time, a connection dropped with a
 //! `msgs_state_req` unanswered, answers lost on the way, a clock moved while connections are
-//! open. It keeps one server session per (auth key, session id) across connections, answers a
+//! open, a session the server loses with a dropped connection. It keeps one server session per
+//! (auth key, session id) across connections (one it does not have is made anew, and says it
+//! knows nothing of the msg_ids sent before its first message), answers a
 //! repeated msg_id from its cache of answers, and answers `msgs_state_req`,
 //! `msg_resend_ans_req` and `msg_resend_req` as the service_messages_about_messages page says.
 #![allow(dead_code)]
@@ -198,6 +200,11 @@ pub struct Faults {
     /// Once: on the first connection, answer nothing and close the connection after running
     /// this many requests.
     pub drop_after: Option<usize>,
+    /// With `drop_after`: the server also forgets the session when it closes the connection
+    /// (the requests ran; their acks and answers are lost with it). The client, coming back
+    /// with the same session id, gets a new session, which says 1, nothing known, about the
+    /// msg_ids sent before its first message.
+    pub forget_session_on_drop: bool,
     /// Once: after running this many requests on a connection, send garbage instead of the
     /// answers.
     pub garbage_after: Option<(usize, Garbage)>,
@@ -253,6 +260,9 @@ struct SessionState {
     running: BTreeMap<i64, (Instant, Reply)>,
     /// Received and forgotten ([`Faults::forget_on_drop`]).
     forgotten: BTreeSet<i64>,
+    /// The outer msg_id of the first payload the session took (its `new_session_created`'s
+    /// `first_msg_id`): it knows nothing of lower ids it does not hold.
+    first_msg_id: Option<i64>,
 }
 
 impl SessionState {
@@ -270,6 +280,11 @@ impl SessionState {
             // Received with a payload whose connection dropped before it ran: it runs when it
             // comes again under its id, so the client is told to send it.
             None if self.unrun.contains_key(&msg_id) => MsgState::NOT_RECEIVED,
+            // Sent before this session's first message: a session made anew (the server lost
+            // the one the client had) cannot tell whether it ran.
+            None if self.first_msg_id.is_some_and(|first| msg_id < first) => {
+                MsgState::NOTHING_KNOWN
+            }
             None => {
                 let time = msg_id >> 32;
                 if time < now - 300 {
@@ -621,12 +636,20 @@ fn process(
                 unrun: BTreeMap::new(),
                 running: BTreeMap::new(),
                 forgotten: BTreeSet::new(),
+                first_msg_id: None,
             },
         );
     }
     let sess = st.sessions.get_mut(&(key_id, sid))?;
     let events = match sess.session.unpack(now, data) {
-        Ok(events) => events,
+        Ok(events) => {
+            if sess.first_msg_id.is_none() {
+                sess.first_msg_id = envelope::decrypt(&key, Direction::ClientToServer, data)
+                    .ok()
+                    .map(|opened| opened.header.msg_id);
+            }
+            events
+        }
         Err(e) => {
             tracing::debug!(error = %e, "server: payload refused");
             Vec::new()
@@ -736,6 +759,11 @@ fn process(
             if let (true, Some(limit)) = (conn.first_connection, st.faults.drop_after) {
                 if conn.ran_here >= limit {
                     st.faults.drop_after = None;
+                    if st.faults.forget_session_on_drop {
+                        // The session goes, with what it received and ran.
+                        st.sessions.remove(&(key_id, sid));
+                        return None;
+                    }
                     // Close with every answer unsent; the rest of the payload was received
                     // and not run.
                     for (msg_id, body) in requests {
