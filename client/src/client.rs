@@ -76,8 +76,11 @@ impl Client {
     pub async fn connect(config: Config) -> Result<Self, InvocationError> {
         let (cmd, cmd_rx) = mpsc::unbounded_channel();
         let counters = Arc::new(Counters::default());
-        let (update_tx, update_rx) =
-            updates::channel(config.updates_capacity, counters.dropped_updates.clone());
+        let (update_tx, update_rx) = updates::channel(
+            config.updates_capacity,
+            config.updates_max_bytes,
+            counters.dropped_updates.clone(),
+        );
         let (task, link) = Task::start(&config, cmd_rx, update_tx, counters.clone()).await?;
         tokio::spawn(task.run(link));
         Ok(Self {

@@ -113,6 +113,11 @@ pub struct Config {
     /// How many updates wait in [`Client::updates`](crate::Client::updates) before new ones
     /// are dropped (and a gap is reported). Default 1024.
     pub updates_capacity: usize,
+    /// How many bytes of update bodies wait in [`Client::updates`](crate::Client::updates)
+    /// before new ones are dropped (and a gap is reported). Default 32 MiB: with the count
+    /// bound alone, a server sending large updates to a client that does not read them could
+    /// fill 1,024 bodies of up to the inflation bound each.
+    pub updates_max_bytes: usize,
     /// Limits of the MTProto session (compression, container sizes, inflation bound).
     pub session: session::Config,
 }
@@ -143,6 +148,7 @@ impl Config {
             disconnect_delay: Duration::from_secs(75),
             ping_timeout: Duration::from_secs(20),
             updates_capacity: 1024,
+            updates_max_bytes: 32 << 20,
             session: session::Config::default(),
         }
     }
@@ -167,6 +173,7 @@ impl fmt::Debug for Config {
             .field("disconnect_delay", &self.disconnect_delay)
             .field("ping_timeout", &self.ping_timeout)
             .field("updates_capacity", &self.updates_capacity)
+            .field("updates_max_bytes", &self.updates_max_bytes)
             .finish_non_exhaustive()
     }
 }

@@ -108,8 +108,9 @@
 //!
 //! # Updates
 //!
-//! Bodies the server sends unasked go to a bounded channel ([`Client::updates`],
-//! [`Config::updates_capacity`]). When it is full the **new** update is dropped and counted,
+//! Bodies the server sends unasked go to a channel bounded in count and in bytes
+//! ([`Client::updates`], [`Config::updates_capacity`], 1,024, and [`Config::updates_max_bytes`],
+//! 32 MiB). When a new update would pass either bound it is dropped and counted,
 //! and an [`Update::Gap`] with the count goes out before the next update that fits, so the
 //! layer above knows to fetch the difference. The connection task never waits for the reader.
 //!
