@@ -29,6 +29,8 @@ use crate::updates::{Update, UpdateSender};
 /// for msg_ids, with a margin for clock drift and transit; older ones cannot be told from new
 /// ones by the server and are reported as [`InvocationError::MayHaveRun`].
 const RESEND_MAX_AGE: i64 = 240;
+/// The reason of [`InvocationError::MayHaveRun`] for a call past [`RESEND_MAX_AGE`].
+const TOO_OLD: &str = "too old to be sent again under its msg_id";
 /// Most calls one `msgs_state_req` asks about. The protocol bounds `msgs_ack` at 8192 ids and
 /// says nothing of `msgs_state_req`; the same bound keeps the question and its answer small.
 const MAX_STATE_IDS: usize = session::MAX_ACK_IDS;
@@ -333,33 +335,20 @@ impl Task {
         // never got it. Sent again under its id it would run again on a server that lost the
         // session, so it is asked about like the acknowledged ones; one too old to go again
         // under its id may have run.
-        let unacked: Vec<i64> = self.session.unacked().collect();
-        let mut ask = Vec::with_capacity(unacked.len());
-        for id in unacked {
-            let age = server_now.saturating_sub(id >> 32);
-            if !self.pending.contains_key(&id) {
-                self.session.forget(id);
-            } else if age > RESEND_MAX_AGE {
-                self.session.forget(id);
-                self.fail(
-                    id,
-                    InvocationError::MayHaveRun {
-                        reason: "too old to be sent again under its msg_id",
-                    },
-                );
-            } else {
-                ask.push(id);
-            }
-        }
         // Acknowledged and not answered: the server has them. Sent again they would only be
         // answered from its cache; asking says which were answered, which still run, and
         // which it no longer knows.
+        let unacked: Vec<i64> = self.session.unacked().collect();
         let awaiting: Vec<i64> = self.session.awaiting_answer().collect();
-        for id in awaiting {
-            if self.pending.contains_key(&id) {
-                ask.push(id);
-            } else {
+        let mut ask = Vec::with_capacity(unacked.len() + awaiting.len());
+        let calls = unacked.iter().map(|&id| (id, false));
+        for (id, acked) in calls.chain(awaiting.iter().map(|&id| (id, true))) {
+            if !self.pending.contains_key(&id) {
                 self.session.forget(id);
+            } else if !acked && server_now.saturating_sub(id >> 32) > RESEND_MAX_AGE {
+                self.may_have_run(id, TOO_OLD);
+            } else {
+                ask.push(id);
             }
         }
         if !ask.is_empty() {
@@ -430,12 +419,9 @@ impl Task {
                     "the server is still running the call; waiting for its answer"
                 );
             } else if state.is_nothing_known() {
-                self.session.forget(id);
-                self.fail(
+                self.may_have_run(
                     id,
-                    InvocationError::MayHaveRun {
-                        reason: "the server no longer knows it (msgs_state_info: nothing known)",
-                    },
+                    "the server no longer knows it (msgs_state_info: nothing known)",
                 );
             } else {
                 // Certainly not received (2, 3), or a state the protocol does not define: sent
@@ -518,7 +504,7 @@ impl Task {
     fn send_again(&mut self, msg_id: i64, server_now: i64) {
         let age = server_now.saturating_sub(msg_id >> 32);
         let reason = if age > RESEND_MAX_AGE {
-            "too old to be sent again under its msg_id"
+            TOO_OLD
         } else if self.session.resend(msg_id) {
             if let Some(p) = self.pending.get_mut(&msg_id) {
                 p.resent = true;
@@ -528,6 +514,11 @@ impl Task {
         } else {
             "the session no longer holds it to send it again"
         };
+        self.may_have_run(msg_id, reason);
+    }
+
+    /// Ends call `msg_id` with [`InvocationError::MayHaveRun`] and forgets its message.
+    fn may_have_run(&mut self, msg_id: i64, reason: &'static str) {
         self.session.forget(msg_id);
         self.fail(msg_id, InvocationError::MayHaveRun { reason });
     }
