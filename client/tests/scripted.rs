@@ -87,6 +87,25 @@ async fn setup(faults: Faults) -> (ScriptServer, Client) {
     (server, client)
 }
 
+/// `n` ECHO calls at once, each of which must come back with its own body (`what` says where).
+async fn echo_all(client: &Client, n: u64, what: &str) {
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let client = client.clone();
+        calls.spawn(async move {
+            let b = body(b"ECHO", i);
+            (client.send_raw(b.clone()).await, b)
+        });
+    }
+    let mut answered = 0;
+    while let Some(r) = calls.join_next().await {
+        let (answer, sent) = r.unwrap();
+        assert_eq!(answer.unwrap(), sent, "{what}");
+        answered += 1;
+    }
+    assert_eq!(answered, n, "{what}");
+}
+
 fn assert_each_ran_once(server: &ScriptServer, expected: usize) {
     let executed = server.stats().executed;
     assert_eq!(executed.len(), expected, "requests the server ran");
@@ -137,21 +156,7 @@ async fn a_dropped_connection_with_100_calls_in_flight_loses_none_and_runs_none_
             ..Faults::default()
         };
         let (server, client) = setup(faults).await;
-        let mut calls = tokio::task::JoinSet::new();
-        for i in 0..100 {
-            let client = client.clone();
-            calls.spawn(async move {
-                let b = body(b"ECHO", i);
-                (client.send_raw(b.clone()).await, b)
-            });
-        }
-        let mut answered = 0;
-        while let Some(r) = calls.join_next().await {
-            let (answer, sent) = r.unwrap();
-            assert_eq!(answer.unwrap(), sent, "each call gets its own answer");
-            answered += 1;
-        }
-        assert_eq!(answered, 100);
+        echo_all(&client, 100, "each call gets its own answer").await;
         let stats = server.stats();
         assert_each_ran_once(&server, 100);
         // All were asked about: the answers of those the server ran were asked for, those it
@@ -378,21 +383,7 @@ async fn a_second_drop_while_the_question_is_out_loses_no_call_and_runs_none_twi
         };
         let (server, client) = setup(faults).await;
         const CALLS: u64 = 20;
-        let mut calls = tokio::task::JoinSet::new();
-        for i in 0..CALLS {
-            let client = client.clone();
-            calls.spawn(async move {
-                let b = body(b"ECHO", i);
-                (client.send_raw(b.clone()).await, b)
-            });
-        }
-        let mut answered = 0;
-        while let Some(r) = calls.join_next().await {
-            let (answer, sent) = r.unwrap();
-            assert_eq!(answer.unwrap(), sent, "each call gets its own answer");
-            answered += 1;
-        }
-        assert_eq!(answered, CALLS);
+        echo_all(&client, CALLS, "each call gets its own answer").await;
 
         let stats = server.stats();
         assert_each_ran_once(&server, CALLS as usize);
@@ -590,18 +581,7 @@ async fn garbage_or_a_wrong_msg_key_from_the_server_makes_the_client_reconnect()
                 config = plain(config);
             }
             let client = Client::connect(config).await.unwrap();
-            let mut calls = tokio::task::JoinSet::new();
-            for i in 0..10 {
-                let client = client.clone();
-                calls.spawn(async move {
-                    let b = body(b"ECHO", i);
-                    (client.send_raw(b.clone()).await, b)
-                });
-            }
-            while let Some(r) = calls.join_next().await {
-                let (answer, sent) = r.unwrap();
-                assert_eq!(answer.unwrap(), sent, "{kind:?}");
-            }
+            echo_all(&client, 10, &format!("{kind:?}")).await;
             assert!(
                 client.stats().connections >= 2,
                 "{kind:?}: {:?}",

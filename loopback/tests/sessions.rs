@@ -101,8 +101,9 @@ async fn msgs_state_req_is_answered_with_msgs_state_info() {
     let mut client = Client::connect(&server, 1, TRANSPORT).await;
     let answered = client.push(&echo(1));
     client.result(answered).await.unwrap();
-    let unknown = client_msg_id(0) + (1 << 32); // 1 s ahead, never sent
-                                                // 10 s ago: before the session's first message, so from a session the server does not have.
+    // 1 s ahead, never sent.
+    let unknown = client_msg_id(0) + (1 << 32);
+    // 10 s ago: before the session's first message, so from a session the server does not have.
     let before = client_msg_id(0) - (10 << 32);
     let req = types::MsgsStateReq {
         msg_ids: vec![answered, unknown, before],
@@ -136,20 +137,7 @@ async fn a_session_made_anew_knows_nothing_of_the_messages_sent_before_it() {
         client.key.clone(),
     );
     other.call(&echo(2)).await.unwrap();
-    other.push(
-        &functions::DestroySession {
-            session_id: client.session_id,
-        }
-        .to_bytes(),
-    );
-    other.flush().await;
-    let ok = types::DestroySessionOk {
-        session_id: client.session_id,
-    }
-    .to_bytes();
-    other
-        .wait_for(|e| matches!(e, Event::Message { body, .. } if *body == ok))
-        .await;
+    destroy_session(&mut other, client.session_id).await;
     // The same session id again: the server makes a new session, which cannot tell whether
     // the request sent before its first message ran (1, nothing known; sent again under its
     // msg_id it would run again), and did not get one sent after it (2).
@@ -518,20 +506,7 @@ async fn errors_panics_and_service_messages() {
     );
     other.call(&echo(2)).await.unwrap();
     assert_eq!(server.stats().sessions, 2);
-    client.push(
-        &functions::DestroySession {
-            session_id: other.session_id,
-        }
-        .to_bytes(),
-    );
-    client.flush().await;
-    let ok = types::DestroySessionOk {
-        session_id: other.session_id,
-    }
-    .to_bytes();
-    client
-        .wait_for(|e| matches!(e, Event::Message { body, .. } if *body == ok))
-        .await;
+    destroy_session(&mut client, other.session_id).await;
     assert_eq!(server.stats().sessions, 1);
     server.shutdown().await;
 }
@@ -563,4 +538,14 @@ async fn shutdown_and_drop_close_connections_and_listeners() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(refused);
+}
+
+/// `destroy_session` of `session_id` sent by `by` (another session of the same key), and its
+/// `destroy_session_ok` awaited.
+async fn destroy_session(by: &mut Client, session_id: i64) {
+    by.push(&functions::DestroySession { session_id }.to_bytes());
+    by.flush().await;
+    let ok = types::DestroySessionOk { session_id }.to_bytes();
+    by.wait_for(|e| matches!(e, Event::Message { body, .. } if *body == ok))
+        .await;
 }
