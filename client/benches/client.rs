@@ -4,6 +4,9 @@
 //! - `calls/in-flight-1000`: 10,000 small calls over one connection, 1,000 in flight
 //!   (criterion prints calls per second as its throughput);
 //! - `calls/one-at-a-time`: the round trip of one call;
+//! - `calls/tcp-echo-floor`: the same round trip without MTProto: 40 bytes written to a plain
+//!   TCP echo task in a third child process with the scripted server's runtime, and read back
+//!   (what this machine's loopback TCP and thread wake-ups cost, the floor of the figure above);
 //! - `connect/auth-key-exchange`: TCP connect to a ready auth key (a fresh key every time);
 //! - `connect/auth-key-exchange-loopback`: the same against the loopback server
 //!   (`tlgen-loopback`, in a second child process, as its binary runs it);
@@ -53,7 +56,26 @@ fn serve(kind: &str) {
                 let _ = std::io::stdin().read_line(&mut line);
             })
         };
-        if kind == "loopback" {
+        if kind == "echo" {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            println!("{}", listener.local_addr().unwrap());
+            std::io::stdout().flush().unwrap();
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                while let Ok((mut socket, _)) = listener.accept().await {
+                    socket.set_nodelay(true).unwrap();
+                    tokio::spawn(async move {
+                        let mut buf = [0; 256];
+                        while let Ok(n @ 1..) = socket.read(&mut buf).await {
+                            if socket.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+            });
+            wait_for_stdin().await.unwrap();
+        } else if kind == "loopback" {
             let server = tlgen_loopback::Server::builder()
                 .service(Arc::new(Echo))
                 .key(common::private_key().clone())
@@ -121,7 +143,7 @@ fn ping(i: i64) -> Vec<u8> {
     tlgen_runtime::mtproto::schema::functions::Ping { ping_id: i }.to_bytes()
 }
 
-fn calls(c: &mut Criterion, server: &ServerProcess) {
+fn calls(c: &mut Criterion, server: &ServerProcess, echo: &ServerProcess) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -174,6 +196,21 @@ fn calls(c: &mut Criterion, server: &ServerProcess) {
         b.iter(|| {
             i += 1;
             rt.block_on(client.send_raw(ping(i))).unwrap()
+        })
+    });
+    let mut socket = rt.block_on(async {
+        let socket = tokio::net::TcpStream::connect(&echo.addr).await.unwrap();
+        socket.set_nodelay(true).unwrap();
+        socket
+    });
+    group.bench_function("tcp-echo-floor", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buf = [0; 40];
+                socket.write_all(&buf).await.unwrap();
+                socket.read_exact(&mut buf).await.unwrap();
+            })
         })
     });
     group.finish();
@@ -257,8 +294,9 @@ fn main() {
     }
     let server = Arc::new(ServerProcess::start("script"));
     let loopback = ServerProcess::start("loopback");
+    let echo = ServerProcess::start("echo");
     let mut c = Criterion::default().configure_from_args();
-    calls(&mut c, &server);
+    calls(&mut c, &server, &echo);
     key_exchange(
         &mut c,
         [

@@ -19,10 +19,10 @@ const MAX_HANDSHAKE_STEPS: usize = 8;
 /// Bytes read from the socket at a time.
 pub(crate) const READ_CHUNK: usize = 16 * 1024;
 
-/// Fills `buf` from the OS's random source.
+/// Fills `buf` from the OS's random source (fetched in blocks: [`tlgen_runtime::random`]).
 pub(crate) fn random_fill(buf: &mut [u8]) {
-    // Not fed by any peer: a failing OS random source leaves nothing safe to do.
-    getrandom::getrandom(buf).expect("the operating system's random source failed");
+    // Not fed by any peer: a failing OS random source leaves nothing safe to do (it panics).
+    tlgen_runtime::random::fill(buf);
 }
 
 /// The local clock since the Unix epoch.

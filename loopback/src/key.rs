@@ -172,8 +172,8 @@ fn small_primes() -> Vec<u32> {
 }
 
 fn random_bytes(out: &mut [u8]) {
-    // The OS source failing leaves no safe way to make a key.
-    getrandom::getrandom(out).expect("the OS random source failed");
+    // The OS source failing leaves no safe way to make a key (it panics).
+    tlgen_runtime::random::fill(out);
 }
 
 /// A random prime of exactly `bits` bits (top two bits set) with `p - 1` coprime to `e`:

@@ -90,13 +90,13 @@ pub use key::{public_key_pem, KeyError, KeyPair};
 pub use server::{Builder, ConnectionInfo, Server, ServerHandle, StartError, Stats};
 pub use tlgen_world as world;
 
-/// Fills `buf` from the OS random source.
+/// Fills `buf` from the OS random source (fetched in blocks: [`tlgen_runtime::random`]).
 ///
 /// # Panics
 ///
 /// When the OS source fails, which leaves no safe way to run the protocol.
 pub fn random_fill(buf: &mut [u8]) {
-    getrandom::getrandom(buf).expect("the OS random source failed");
+    tlgen_runtime::random::fill(buf);
 }
 
 /// The method (constructor id) inside a request's `invokeWithLayer` / `initConnection` /

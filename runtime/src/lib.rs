@@ -40,5 +40,7 @@ extern crate self as tlgen_runtime;
 pub mod crypto;
 #[cfg(feature = "mtproto")]
 pub mod mtproto;
+#[cfg(feature = "os-random")]
+pub mod random;
 #[cfg(feature = "transport")]
 pub mod transport;

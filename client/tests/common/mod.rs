@@ -68,7 +68,7 @@ pub fn public_key() -> RsaPublicKey {
 }
 
 fn fill(buf: &mut [u8]) {
-    getrandom::getrandom(buf).unwrap();
+    tlgen_runtime::random::fill(buf);
 }
 
 fn unix_now() -> Duration {
