@@ -13,6 +13,9 @@
 
 use std::path::PathBuf;
 
+#[path = "build/python_probe.rs"]
+mod python_probe;
+
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(tlgen_shared_missing)");
     println!("cargo::rustc-check-cfg=cfg(tlgen_python_missing)");
@@ -21,6 +24,7 @@ fn main() {
     println!("cargo::rerun-if-env-changed=TLGEN_SHARED_DIR");
     println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=build/python_probe.rs");
     let dir = std::env::var_os("TLGEN_SHARED_DIR").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
         PathBuf::from,
@@ -54,11 +58,7 @@ fn python() {
         return;
     }
     println!("cargo::rerun-if-changed={}", path.display());
-    let mypy = std::process::Command::new(&path)
-        .args(["-c", "import mypy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !mypy {
+    if !python_probe::imports(&path, "mypy") {
         println!("cargo::rustc-cfg=tlgen_mypy_missing");
     }
 }

@@ -6,11 +6,15 @@
 
 use std::path::PathBuf;
 
+#[path = "../../build/python_probe.rs"]
+mod python_probe;
+
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(tlgen_kurigram_missing)");
     println!("cargo::rerun-if-env-changed=TLGEN_PYTHON");
     println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=../../build/python_probe.rs");
     if std::env::var("CI").as_deref() == Ok("true") {
         return;
     }
@@ -23,11 +27,7 @@ fn main() {
         // `.ci/run` sets TLGEN_PYTHON, which re-runs it; otherwise `touch build.rs`.
         println!("cargo::rerun-if-changed={}", path.display());
     }
-    let kurigram = path.exists()
-        && std::process::Command::new(&path)
-            .args(["-c", "import pyrogram"])
-            .output()
-            .is_ok_and(|o| o.status.success());
+    let kurigram = path.exists() && python_probe::imports(&path, "pyrogram");
     if !kurigram {
         println!("cargo::rustc-cfg=tlgen_kurigram_missing");
     }
