@@ -110,13 +110,7 @@ async fn msgs_state_req_is_answered_with_msgs_state_info() {
     };
     let req_id = client.push(&req.to_bytes());
     client.flush().await;
-    let event = client
-        .wait_for(|e| matches!(e, Event::Message { body, .. } if body[..4] == types::MsgsStateInfo::CONSTRUCTOR_ID.to_le_bytes()))
-        .await;
-    let Event::Message { body, .. } = event else {
-        unreachable!()
-    };
-    let info = types::MsgsStateInfo::from_bytes(&body).unwrap();
+    let info = state_info(&mut client).await;
     assert_eq!(info.req_msg_id, req_id);
     assert_eq!(info.info, vec![4 | 32 | 64, 2, 1]);
     server.shutdown().await;
@@ -151,13 +145,7 @@ async fn a_session_made_anew_knows_nothing_of_the_messages_sent_before_it() {
         .wait_for(|e| matches!(e, Event::NewSession { .. }))
         .await;
     assert_ne!(first, second);
-    let event = client
-        .wait_for(|e| matches!(e, Event::Message { body, .. } if body[..4] == types::MsgsStateInfo::CONSTRUCTOR_ID.to_le_bytes()))
-        .await;
-    let Event::Message { body, .. } = event else {
-        unreachable!()
-    };
-    let info = types::MsgsStateInfo::from_bytes(&body).unwrap();
+    let info = state_info(&mut client).await;
     assert_eq!(info.req_msg_id, req_id);
     assert_eq!(
         info.info,
@@ -282,13 +270,7 @@ async fn msg_resend_req_sends_the_servers_own_message_again_under_its_id() {
         .to_bytes(),
     );
     client.flush().await;
-    let event = client
-        .wait_for(|e| matches!(e, Event::Message { body, .. } if body[..4] == types::MsgsStateInfo::CONSTRUCTOR_ID.to_le_bytes()))
-        .await;
-    let Event::Message { body, .. } = event else {
-        unreachable!()
-    };
-    let info = types::MsgsStateInfo::from_bytes(&body).unwrap();
+    let info = state_info(&mut client).await;
     assert_eq!(info.req_msg_id, req);
     assert_eq!(info.info, [MsgState::NOT_RECEIVED]);
     server.shutdown().await;
@@ -542,6 +524,17 @@ async fn shutdown_and_drop_close_connections_and_listeners() {
 
 /// `destroy_session` of `session_id` sent by `by` (another session of the same key), and its
 /// `destroy_session_ok` awaited.
+/// The next `msgs_state_info` the client receives.
+async fn state_info(client: &mut Client) -> types::MsgsStateInfo {
+    let event = client
+        .wait_for(|e| matches!(e, Event::Message { body, .. } if body[..4] == types::MsgsStateInfo::CONSTRUCTOR_ID.to_le_bytes()))
+        .await;
+    let Event::Message { body, .. } = event else {
+        unreachable!()
+    };
+    types::MsgsStateInfo::from_bytes(&body).unwrap()
+}
+
 async fn destroy_session(by: &mut Client, session_id: i64) {
     by.push(&functions::DestroySession { session_id }.to_bytes());
     by.flush().await;

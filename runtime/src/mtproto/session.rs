@@ -20,12 +20,15 @@
 //! [`SessionError`] and changes nothing, except that a server end queues the notification the
 //! protocol asks for (`bad_server_salt`, `bad_msg_notification`).
 //!
-//! After a reconnection in the same session a client settles what it sent before:
-//! [`Session::requeue_unacked`] sends the requests the server never acknowledged again under
-//! their own msg_ids; the acknowledged ones ([`Session::awaiting_answer`]) are kept, and the
-//! client asks what became of them ([`Session::push_state_request`], answered by
-//! [`Event::MsgsState`]), then asks for their answers ([`Session::push_answer_request`]) or
-//! sends one again under its id ([`Session::resend`]) when the server says it never got it.
+//! After a reconnection in the same session a client settles what it sent before. The
+//! requests sent and not answered, acknowledged ([`Session::awaiting_answer`]) or not
+//! ([`Session::unacked`]), stay where they are; the client asks what became of them
+//! ([`Session::push_state_request`], answered by [`Event::MsgsState`]), then asks for their
+//! answers ([`Session::push_answer_request`]) or sends one again under its id
+//! ([`Session::resend`]) when the server says it never got it. This is what `tlgen-client`
+//! does. [`Session::requeue_unacked`] is the shorter way for the unacknowledged ones: all of
+//! them again under their own msg_ids at once, one round trip less, but a server that lost
+//! the session in between runs them a second time.
 //!
 //! ```
 //! use std::time::Duration;
@@ -632,7 +635,8 @@ impl Session {
     /// that was sent and not acknowledged again, under its own msg_id and seq_no, ahead of
     /// anything else queued. The server recognizes the ids of those it did get and does not
     /// run them twice (it answers them again from what it answered); it runs the others, which
-    /// it never got. They go out in a container even when alone (the container's id is new, as
+    /// it never got. A server that lost the session in between recognizes none of them and
+    /// runs again those it had run: asking first ([`Session::push_state_request`]) avoids that. They go out in a container even when alone (the container's id is new, as
     /// the outer id of every payload must be). Returns their ids, lowest first.
     ///
     /// The messages the server acknowledged and has not answered ([`Session::awaiting_answer`])
